@@ -1,0 +1,20 @@
+"""seqknn: neural networks that mimic k-nearest neighbours (Xu & Klabjan).
+
+Sequence-to-sequence and memory-network classifiers trained to predict the labels
+and feature vectors of a sample's K nearest training neighbours, as scikit-learn
+estimators.
+"""
+
+from ._base import BaseKNNNetwork
+from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BaseKNNNetwork",
+    "Seq2SeqKNN",
+    "V2LSClassifier",
+    "V2VSClassifier",
+    "V2VSLSClassifier",
+    "__version__",
+]

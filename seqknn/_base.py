@@ -1,0 +1,350 @@
+"""The base class of the kNN-mimicking classifiers.
+
+It does what all of them share: input validation, standardisation, neighbour
+targets, the call into the shared training loop, and turning the network's
+per-step outputs into predictions. A model family only says which
+``torch.nn.Module`` to build (:meth:`_build_module`) and which terms its loss has.
+
+Every module's ``forward(x)`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
+(B, K, C)) and/or ``"vectors"`` (X_t^P in standardised units, shape (B, K, d)).
+"""
+
+import copy
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._losses import knn_loss, mean_step_log_proba
+from ._neighbors import training_neighbors
+from ._training import resolve_device, train_module
+
+_PREDICT_BATCH = 8192
+
+
+class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
+    """Base class of classifiers trained to reproduce their K nearest neighbours.
+
+    Do not use it directly: use a subclass such as
+    :class:`~seqknn.V2VSLSClassifier`.
+    """
+
+    # Set by subclasses: does the model predict label sequences, vector sequences?
+    _predicts_labels = True
+    _predicts_vectors = False
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "neighbors": [StrOptions({"exact"}), HasMethods(["fit", "kneighbors"])],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_neighbors=5,
+        dropout=0.2,
+        batch_norm=True,
+        learning_rate=0.01,
+        batch_size=512,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        neighbors="exact",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_neighbors = n_neighbors
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.neighbors = neighbors
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @abstractmethod
+    def _build_module(self, n_features, n_classes):
+        """Return the untrained ``torch.nn.Module`` of this model."""
+
+    def _loss(self, outputs, targets):
+        """The paper's loss for this model (see :func:`seqknn._losses.knn_loss`)."""
+        return knn_loss(
+            outputs,
+            targets,
+            alpha=getattr(self, "alpha", 0.0),
+            vector_weight=getattr(self, "vector_weight", 1.0),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y):
+        """Fit the network to reproduce each sample's K nearest neighbours.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; numeric, finite.
+        y : array-like of shape (n_samples,)
+            Class labels, of any type ``np.unique`` can sort.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
+        )
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        n_samples, n_features = X.shape
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; y has "
+                f"only 1 class: {self.classes_[0]!r}."
+            )
+        if n_samples <= self.n_neighbors:
+            raise ValueError(
+                f"n_neighbors={self.n_neighbors} needs at least "
+                f"{self.n_neighbors + 1} training samples (every sample needs "
+                f"{self.n_neighbors} neighbours other than itself), but X has "
+                f"{n_samples} samples. Lower n_neighbors or pass more data."
+            )
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+
+        self.scaler_ = StandardScaler().fit(X)
+        X_std = self.scaler_.transform(X).astype(np.float32)
+        neighbor_indices = training_neighbors(X_std, self.n_neighbors, self.neighbors)
+        self._fit_vote_index(X_std, y_encoded)
+
+        train_idx, val_idx = self._split(y_encoded, rng)
+        data = {
+            "x": torch.from_numpy(X_std).to(device),
+            "labels": torch.from_numpy(y_encoded.astype(np.int64)).to(device),
+            "neighbors": torch.from_numpy(neighbor_indices).to(device),
+        }
+
+        def objective(indices):
+            x = data["x"][indices]
+            neighbors = data["neighbors"][indices]
+            targets = {
+                "labels": data["labels"][indices],
+                "neighbor_labels": data["labels"][neighbors],
+                "neighbor_vectors": data["x"][neighbors],
+            }
+            return self._loss(module(x), targets)
+
+        def score(indices):
+            proba = self._predict_proba_std(X_std[indices.cpu().numpy()], module)
+            return np.mean(proba.argmax(axis=1) == y_encoded[indices.cpu().numpy()])
+
+        # A private RNG stream: seeding must not touch the caller's global torch RNG.
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+            module = self._build_module(n_features, len(self.classes_)).to(device)
+            self.history_, self.n_iter_ = train_module(
+                module,
+                objective,
+                torch.from_numpy(train_idx).to(device),
+                None if val_idx is None else torch.from_numpy(val_idx).to(device),
+                score=score,
+                learning_rate=self.learning_rate,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                verbose=self.verbose,
+                description=type(self).__name__,
+            )
+        self.module_ = module.cpu().eval()
+        return self
+
+    def _split(self, y_encoded, rng):
+        """Training and validation indices for early stopping."""
+        indices = np.arange(len(y_encoded))
+        if not self.early_stopping:
+            return indices, None
+        n_val = int(np.ceil(self.validation_fraction * len(indices)))
+        if len(indices) - n_val < 2:
+            raise ValueError(
+                f"early_stopping holds out {n_val} of {len(indices)} samples, "
+                "leaving fewer than 2 to train on. Pass more data, lower "
+                "validation_fraction or set early_stopping=False."
+            )
+        counts = np.bincount(y_encoded)
+        stratify = y_encoded if counts.min() >= 2 and n_val >= len(counts) else None
+        return train_test_split(
+            indices, test_size=n_val, stratify=stratify, random_state=rng
+        )
+
+    def _fit_vote_index(self, X_std, y_encoded):
+        """Hook for models that label predicted vectors by their nearest sample."""
+
+    # -------------------------------------------------------------- predict
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self.scaler_.transform(X).astype(np.float32)
+
+    def _forward(self, X_std, module=None):
+        """Module outputs as numpy arrays, computed in batches without gradients.
+
+        ``module`` defaults to ``module_`` on the configured device; ``module_``
+        itself stays on the CPU so that the estimator pickles anywhere.
+        """
+        if module is None:
+            module, device = self.module_, resolve_device(self.device)
+            if device.type != "cpu":
+                module = copy.deepcopy(module).to(device)
+        else:
+            device = next(module.parameters()).device
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(X_std), _PREDICT_BATCH):
+                x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(device)
+                chunks.append(
+                    {k: v.float().cpu().numpy() for k, v in module(x).items()}
+                )
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+    def _predict_proba_std(self, X_std, module=None):
+        outputs = self._forward(X_std, module)
+        return self._proba_from_outputs(outputs)
+
+    def _proba_from_outputs(self, outputs):
+        """Y^P = (1/K) sum_t Y_t^P."""
+        log_proba = mean_step_log_proba(torch.from_numpy(outputs["log_proba"]))
+        return log_proba.exp().numpy().astype(np.float64)
+
+    def predict_proba(self, X):
+        """Class probabilities, the mean of the K predicted neighbour distributions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_``; rows sum to one.
+        """
+        return self._predict_proba_std(self._validate_X_predict(X))
+
+    def predict(self, X):
+        """Predict class labels: ``classes_[predict_proba(X).argmax(axis=1)]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_neighbors(self, X):
+        """Predict, for each sample, the labels and vectors of its K neighbours.
+
+        These are the sequences the network was trained to produce: the labels
+        of the sample's 1st..Kth nearest neighbours and, for models with a vector
+        head, out-of-sample feature vectors where those neighbours would be.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        result : Bunch
+            ``labels``, ndarray of shape (n_samples, K): predicted label of the
+            t-th neighbour. ``label_proba``, ndarray of shape (n_samples, K,
+            n_classes) or None: Y_t^P, for models with a label head.
+            ``vectors``, ndarray of shape (n_samples, K, n_features) or None:
+            X_t^P in the units of the training data, for models with a vector
+            head.
+        """
+        outputs = self._forward(self._validate_X_predict(X))
+        label_proba = vectors = None
+        if "log_proba" in outputs:
+            label_proba = np.exp(outputs["log_proba"].astype(np.float64))
+        if "vectors" in outputs:
+            std = outputs["vectors"]
+            flat = self.scaler_.inverse_transform(std.reshape(-1, std.shape[2]))
+            vectors = flat.reshape(std.shape)
+        return Bunch(
+            labels=self.classes_[self._step_labels(outputs)],
+            label_proba=label_proba,
+            vectors=vectors,
+        )
+
+    def _step_labels(self, outputs):
+        """Encoded label of each predicted neighbour, shape (n_samples, K)."""
+        return outputs["log_proba"].argmax(axis=2)
+
+
+class VectorVoteMixin:
+    """Labels predicted vectors by their nearest training sample (the paper's V2VS).
+
+    predict_proba is the share of the K predicted neighbour vectors whose nearest
+    training sample has each class.
+    """
+
+    def _fit_vote_index(self, X_std, y_encoded):
+        self._vote_index = NearestNeighbors(n_neighbors=1).fit(X_std)
+        self._vote_labels = y_encoded
+
+    def _step_labels(self, outputs):
+        vectors = outputs["vectors"]
+        nearest = self._vote_index.kneighbors(
+            vectors.reshape(-1, vectors.shape[2]), return_distance=False
+        )
+        return self._vote_labels[nearest[:, 0]].reshape(vectors.shape[:2])
+
+    def _proba_from_outputs(self, outputs):
+        labels = self._step_labels(outputs)
+        counts = np.zeros((len(labels), len(self.classes_)))
+        np.add.at(counts, (np.arange(len(labels))[:, None], labels), 1.0)
+        return counts / labels.shape[1]

@@ -1,0 +1,423 @@
+"""The sequence-to-sequence kNN family: V2LS, V2VS and V2VSLS (paper section 3).
+
+A feature vector x is read by an LSTM encoder as an input sequence of length 1; an
+LSTM decoder then runs K steps, step t producing the t-th nearest neighbour's label
+distribution Y_t^P and/or feature vector X_t^P.
+"""
+
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval
+from torch import nn
+
+from ._base import BaseKNNNetwork, VectorVoteMixin
+from ._docstrings import fill_doc
+
+
+class Seq2SeqKNN(nn.Module):
+    """LSTM encoder-decoder that emits the K nearest neighbours' labels and vectors.
+
+    Encoder: an LSTM over the length-1 sequence (x,), final state (h_e, c_e).
+    Decoder: an LSTM cell started from (h_e, c_e) and run for K steps; its input at
+    step t is the previous step's prediction, [Y_{t-1}^P, X_{t-1}^P] (zeros at
+    t = 1). The output function of the paper's eq. (1) sees the decoder state s_t
+    and the encoder's final state c = h_e:
+    y_t = dropout(tanh(BN(W_g [s_t; c] + b_g))). The heads are
+    Y_t^P = softmax((W_y y_t + b_y) / tau) and
+    X_t^P = W_x2 ReLU(W_x1 y_t + b_x1) + b_x2.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+        Input dimension d and number of classes C.
+    n_steps : int
+        Decoder steps K.
+    hidden_size : int
+        Size of the LSTM states and of y_t.
+    temperature : float
+        tau.
+    dropout : float
+        Dropout rate on y_t.
+    batch_norm : bool
+        Batch-normalise W_g [s_t; c] + b_g (statistics shared over steps).
+    predict_labels, predict_vectors : bool
+        Which heads to build.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_classes,
+        *,
+        n_steps,
+        hidden_size,
+        temperature,
+        dropout,
+        batch_norm,
+        predict_labels,
+        predict_vectors,
+    ):
+        super().__init__()
+        self.n_steps = n_steps
+        self.temperature = temperature
+        self.encoder = nn.LSTM(n_features, hidden_size, batch_first=True)
+        feedback_size = n_classes * predict_labels + n_features * predict_vectors
+        self.feedback_size = feedback_size
+        self.decoder = nn.LSTMCell(feedback_size, hidden_size)
+        # W_g [s_t; c] + b_g, split as W_s s_t + (W_c c + b_g): the context part
+        # is the same at every step, so it is computed once per batch.
+        self.state_proj = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.context_proj = nn.Linear(hidden_size, hidden_size)
+        self.norm = nn.BatchNorm1d(hidden_size) if batch_norm else nn.Identity()
+        self.dropout = nn.Dropout(dropout)
+        self.label_head = nn.Linear(hidden_size, n_classes) if predict_labels else None
+        self.vector_head = (
+            nn.Sequential(
+                nn.Linear(hidden_size, hidden_size),
+                nn.ReLU(),
+                nn.Linear(hidden_size, n_features),
+            )
+            if predict_vectors
+            else None
+        )
+
+    def forward(self, x):
+        """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built)."""
+        _, (h, c) = self.encoder(x.unsqueeze(1))
+        h, c = h[0], c[0]
+        context = self.context_proj(h)
+        feedback = x.new_zeros(x.shape[0], self.feedback_size)
+        log_probas, vectors = [], []
+        for _ in range(self.n_steps):
+            h, c = self.decoder(feedback, (h, c))
+            y_t = self.state_proj(h) + context
+            y_t = self.dropout(torch.tanh(self.norm(y_t)))
+            fed_back = []
+            if self.label_head is not None:
+                log_p = torch.log_softmax(self.label_head(y_t) / self.temperature, 1)
+                log_probas.append(log_p)
+                fed_back.append(log_p.exp())
+            if self.vector_head is not None:
+                vectors.append(self.vector_head(y_t))
+                fed_back.append(vectors[-1])
+            feedback = torch.cat(fed_back, dim=1)
+        out = {}
+        if log_probas:
+            out["log_proba"] = torch.stack(log_probas, dim=1)
+        if vectors:
+            out["vectors"] = torch.stack(vectors, dim=1)
+        return out
+
+
+# Constraints of the parameters that only some models have.
+_HIDDEN = {"hidden_size": [Interval(Integral, 1, None, closed="left")]}
+_LABELS = {
+    "temperature": [Interval(Real, 0, None, closed="neither")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+}
+_VECTORS = {"vector_weight": [Interval(Real, 0, None, closed="left")]}
+
+
+class _BaseSeq2Seq(BaseKNNNetwork):
+    """Builds the seq2seq module with the heads the concrete model predicts."""
+
+    def _build_module(self, n_features, n_classes):
+        return Seq2SeqKNN(
+            n_features,
+            n_classes,
+            n_steps=self.n_neighbors,
+            hidden_size=self.hidden_size,
+            temperature=getattr(self, "temperature", 1.0),
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+            predict_labels=self._predicts_labels,
+            predict_vectors=self._predicts_vectors,
+        )
+
+
+@fill_doc
+class V2LSClassifier(_BaseSeq2Seq):
+    """Vector-to-label-sequence kNN classifier (the paper's V2LS).
+
+    An LSTM encoder-decoder that predicts, for a sample x, the labels of x's K
+    nearest training neighbours, one per decoder step, and classifies x by the
+    mean of those label distributions. Trained with the loss
+    L1 = E[ sum_t KL(Y_t^T || Y_t^P) / K + alpha KL(Y^GT || Y^P) ].
+
+    Read more in the paper: Y. Xu and D. Klabjan, "k-Nearest Neighbors by Means
+    of Sequence to Sequence Deep Neural Networks and Memory Networks", IJCAI 2021.
+
+    Parameters
+    ----------
+    %(n_neighbors)s
+    %(hidden_size)s
+    %(temperature)s
+    %(alpha)s
+    %(training)s
+    %(neighbors)s
+    %(runtime)s
+
+    Attributes
+    ----------
+    %(fitted)s
+
+    See Also
+    --------
+    V2VSLSClassifier : Also predicts the neighbours' feature vectors.
+    sklearn.neighbors.KNeighborsClassifier : The model this one mimics.
+
+    Notes
+    -----
+    Features are standardised inside the estimator (``scaler_``) and
+    neighbours are searched on the standardised features. The decoder is fed
+    its own previous prediction at every step, during training as well as
+    prediction (no teacher forcing).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from seqknn import V2LSClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = V2LSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_neighbors(X[:1]).labels
+    array([[0, 0, 0, 0, 0]])
+    """
+
+    _parameter_constraints = {
+        **BaseKNNNetwork._parameter_constraints,
+        **_HIDDEN,
+        **_LABELS,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_neighbors=5,
+        hidden_size=32,
+        temperature=0.85,
+        alpha=9.5,
+        dropout=0.2,
+        batch_norm=True,
+        learning_rate=0.01,
+        batch_size=512,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        neighbors="exact",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_neighbors=n_neighbors,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            neighbors=neighbors,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.hidden_size = hidden_size
+        self.temperature = temperature
+        self.alpha = alpha
+
+
+@fill_doc
+class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
+    """Vector-to-vector-sequence kNN classifier (the paper's V2VS).
+
+    An LSTM encoder-decoder that predicts, for a sample x, the feature vectors
+    of x's K nearest training neighbours, one per decoder step, trained with
+    L2 = E[ sum_t ||X_t^P - X_t^T||^2 ]. Each predicted vector X_t^P is labelled
+    by its nearest training sample and x gets the majority label of the K.
+
+    Parameters
+    ----------
+    %(n_neighbors)s
+    %(hidden_size)s
+    %(training)s
+    %(neighbors)s
+    %(runtime)s
+
+    Attributes
+    ----------
+    %(fitted)s
+
+    See Also
+    --------
+    V2VSLSClassifier : Predicts the neighbours' labels as well.
+
+    Notes
+    -----
+    ``predict_proba`` returns the share of the K predicted vectors labelled
+    with each class, so it takes the values 0, 1/K, ..., 1; ties in ``predict``
+    go to the first class in ``classes_``. The validation score in
+    ``history_`` is computed the same way.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from seqknn import V2VSClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = V2VSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_neighbors(X[:2]).vectors.shape
+    (2, 5, 4)
+    """
+
+    _predicts_labels = False
+    _predicts_vectors = True
+    _parameter_constraints = {**BaseKNNNetwork._parameter_constraints, **_HIDDEN}
+
+    def __init__(
+        self,
+        *,
+        n_neighbors=5,
+        hidden_size=32,
+        dropout=0.2,
+        batch_norm=True,
+        learning_rate=0.01,
+        batch_size=512,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        neighbors="exact",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_neighbors=n_neighbors,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            neighbors=neighbors,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.hidden_size = hidden_size
+
+
+@fill_doc
+class V2VSLSClassifier(_BaseSeq2Seq):
+    """Vector-to-vector-and-label-sequence kNN classifier (the paper's V2VSLS).
+
+    An LSTM encoder-decoder that predicts, for a sample x, both the labels and
+    the feature vectors of x's K nearest training neighbours, one neighbour per
+    decoder step, trained with L = L1 + lambda L2 where
+    L1 = E[ sum_t KL(Y_t^T || Y_t^P) / K + alpha KL(Y^GT || Y^P) ] and
+    L2 = E[ sum_t ||X_t^P - X_t^T||^2 ]. x is classified by the mean of the K
+    predicted label distributions. The predicted vectors are out-of-sample
+    points near x, usable as synthetic samples.
+
+    Parameters
+    ----------
+    %(n_neighbors)s
+    %(hidden_size)s
+    %(temperature)s
+    %(alpha)s
+    %(vector_weight)s
+    %(training)s
+    %(neighbors)s
+    %(runtime)s
+
+    Attributes
+    ----------
+    %(fitted)s
+
+    See Also
+    --------
+    V2LSClassifier : Predicts the neighbours' labels only.
+    V2VSClassifier : Predicts the neighbours' vectors only.
+
+    Notes
+    -----
+    L2 is computed on standardised features, so lambda does not depend on the
+    units of the columns; :meth:`predict_neighbors` returns vectors in the
+    caller's units.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from seqknn import V2VSLSClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = V2VSLSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> neighbors = clf.predict_neighbors(X[:2])
+    >>> neighbors.labels.shape, neighbors.vectors.shape
+    ((2, 5), (2, 5, 4))
+    """
+
+    _predicts_vectors = True
+    _parameter_constraints = {
+        **BaseKNNNetwork._parameter_constraints,
+        **_HIDDEN,
+        **_LABELS,
+        **_VECTORS,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_neighbors=5,
+        hidden_size=32,
+        temperature=0.85,
+        alpha=9.5,
+        vector_weight=0.12,
+        dropout=0.2,
+        batch_norm=True,
+        learning_rate=0.01,
+        batch_size=512,
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        neighbors="exact",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_neighbors=n_neighbors,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            neighbors=neighbors,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.hidden_size = hidden_size
+        self.temperature = temperature
+        self.alpha = alpha
+        self.vector_weight = vector_weight

@@ -1,0 +1,185 @@
+"""The one training loop shared by every seqknn model.
+
+A model only provides a function ``objective(indices) -> (loss, parts)`` that
+gathers the minibatch with those sample indices, runs the module and returns the
+loss with its named terms. The loop owns the optimiser (Adam, as the paper), the
+minibatches, early stopping with the best weights restored, the history, the
+progress bar and the check for a diverging loss.
+"""
+
+import copy
+import math
+from collections import defaultdict
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+def resolve_device(device):
+    """``torch.device`` for the estimator's ``device`` parameter.
+
+    ``"auto"`` is CUDA when a GPU is visible, else the CPU.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'auto', 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} asks for CUDA but no CUDA GPU is available to "
+            "PyTorch here; use device='auto' or device='cpu'."
+        )
+    return resolved
+
+
+def minibatches(indices, batch_size):
+    """Split ``indices`` into consecutive minibatches of ``batch_size``.
+
+    A last batch of a single sample is merged into the one before, because batch
+    normalisation cannot compute statistics in training mode from one sample.
+    """
+    batches = list(torch.split(indices, batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
+def train_module(
+    module,
+    objective,
+    train_indices,
+    val_indices=None,
+    *,
+    score=None,
+    learning_rate,
+    batch_size,
+    max_epochs,
+    n_iter_no_change,
+    tol,
+    verbose=0,
+    description="training",
+):
+    """Train ``module`` with Adam on minibatches of ``train_indices``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Trained in place; on return it holds the best weights seen (lowest
+        validation loss when ``val_indices`` is given).
+    objective : callable
+        ``objective(indices)`` returns ``(loss, parts)`` for the samples with those
+        indices (a LongTensor on the module's device); ``parts`` maps the names of
+        the loss terms to detached scalars.
+    train_indices, val_indices : LongTensor
+        Sample indices to train on and to monitor early stopping on. Without
+        validation indices the training loss is monitored and the last weights
+        are kept; with them, the best weights are restored.
+    score : callable, optional
+        ``score(val_indices)`` returns a validation score (higher is better),
+        recorded as ``"val_score"``. When given, early stopping maximises it
+        instead of minimising the validation loss, as scikit-learn's
+        ``MLPClassifier`` does with its validation accuracy.
+    learning_rate, batch_size, max_epochs, n_iter_no_change, tol
+        Optimisation settings; training stops after ``n_iter_no_change`` epochs
+        in which the monitored loss did not improve by more than ``tol``.
+    verbose : int
+        Show a tqdm progress bar over epochs with the current losses.
+
+    Returns
+    -------
+    history : dict of str to list of float
+        Per epoch: ``"loss"`` and each term of ``parts`` on the training data,
+        and ``"val_loss"``, the validation terms (``"val_<name>"``) and
+        ``"val_score"`` when there is validation data.
+    n_epochs : int
+        Number of epochs run.
+    """
+    # Generators, unlike torch.randperm's default, need no device-specific seeding.
+    generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+    optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    history = defaultdict(list)
+    validate = val_indices is not None and len(val_indices) > 0
+    best_loss, best_state, stale = math.inf, None, 0
+    epochs = tqdm(range(max_epochs), desc=description, disable=not verbose)
+
+    n_epochs = 0
+    for epoch in epochs:
+        n_epochs = epoch + 1
+        module.train()
+        order = torch.randperm(len(train_indices), generator=generator)
+        totals = _Averages()
+        for batch in minibatches(
+            train_indices[order.to(train_indices.device)], batch_size
+        ):
+            loss, parts = objective(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            totals.add(len(batch), loss=loss.detach(), **parts)
+        for name, value in totals.means().items():
+            history[name].append(value)
+        # Checked once per epoch: a per-batch check would synchronise the GPU.
+        if not math.isfinite(history["loss"][-1]):
+            raise ValueError(
+                f"The training loss became {history['loss'][-1]} in epoch "
+                f"{n_epochs}: training diverged. Lower learning_rate (now "
+                f"{learning_rate}) or the loss weights (alpha, vector_weight)."
+            )
+
+        monitored = history["loss"][-1]
+        if validate:
+            module.eval()
+            val_totals = _Averages()
+            with torch.no_grad():
+                for batch in minibatches(val_indices, max(batch_size, 1024)):
+                    loss, parts = objective(batch)
+                    val_totals.add(len(batch), loss=loss, **parts)
+            for name, value in val_totals.means().items():
+                history[f"val_{name}"].append(value)
+            monitored = history["val_loss"][-1]
+            if score is not None:
+                history["val_score"].append(float(score(val_indices)))
+                monitored = -history["val_score"][-1]
+        if verbose:
+            shown = {k: v[-1] for k, v in history.items() if k != "val_score"}
+            epochs.set_postfix({k: f"{v:.4g}" for k, v in shown.items()})
+
+        if monitored < best_loss - tol:
+            best_loss, stale = monitored, 0
+            if validate:
+                best_state = copy.deepcopy(module.state_dict())
+        else:
+            stale += 1
+        if stale >= n_iter_no_change:
+            break
+    epochs.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return dict(history), n_epochs
+
+
+class _Averages:
+    """Sample-weighted running means of named scalar tensors, synced once."""
+
+    def __init__(self):
+        self.sums = {}
+        self.count = 0
+
+    def add(self, n, **values):
+        self.count += n
+        for name, value in values.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value * n
+
+    def means(self):
+        # One device-to-host transfer per epoch instead of one per batch.
+        names = list(self.sums)
+        stacked = torch.stack([torch.as_tensor(self.sums[k]) for k in names])
+        values = (stacked / self.count).cpu().numpy().astype(np.float64)
+        return dict(zip(names, values.tolist(), strict=True))

@@ -1,0 +1,27 @@
+"""scikit-learn and imbalanced-learn compatibility checks for every estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from seqknn import V2LSClassifier, V2VSClassifier, V2VSLSClassifier
+
+# Small, fast settings; the checks fit dozens of times on a few hundred samples.
+FAST = dict(hidden_size=16, batch_size=32, max_epochs=20, random_state=0)
+
+CLASSIFIERS = [
+    V2LSClassifier(**FAST),
+    V2VSClassifier(**FAST),
+    V2VSLSClassifier(**FAST),
+]
+
+# Checks expected to fail, with the reason. Empty: every check passes.
+EXPECTED_FAILED_CHECKS = {}
+
+
+@parametrize_with_checks(
+    CLASSIFIERS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -1,0 +1,74 @@
+"""The shared training loop."""
+
+import numpy as np
+import pytest
+import torch
+
+from seqknn._training import minibatches, resolve_device, train_module
+
+
+def test_minibatches_never_leave_a_single_sample():
+    sizes = [len(b) for b in minibatches(torch.arange(9), 4)]
+    assert sizes == [4, 5]
+    assert [len(b) for b in minibatches(torch.arange(8), 4)] == [4, 4]
+    assert [len(b) for b in minibatches(torch.arange(1), 4)] == [1]
+
+
+def test_best_weights_are_restored():
+    torch.manual_seed(0)
+    module = torch.nn.Linear(2, 1)
+    x, target = torch.randn(20, 2), torch.randn(20, 1)
+
+    def objective(idx):
+        loss = (module(x[idx]) - target[idx]).square().mean()
+        return loss, {}
+
+    # The validation score peaks at epoch 2; record the weights of every epoch.
+    scores = iter([0.1, 0.9, 0.5, 0.4, 0.3, 0.2])
+    snapshots = []
+
+    def score(idx):
+        snapshots.append(module.weight.detach().clone())
+        return next(scores)
+
+    history, n_epochs = train_module(
+        module,
+        objective,
+        torch.arange(16),
+        torch.arange(16, 20),
+        score=score,
+        learning_rate=0.1,
+        batch_size=4,
+        max_epochs=6,
+        n_iter_no_change=3,
+        tol=0.0,
+    )
+    assert n_epochs == 5
+    assert history["val_score"] == [0.1, 0.9, 0.5, 0.4, 0.3]
+    torch.testing.assert_close(module.weight.detach(), snapshots[1])
+    assert not torch.equal(snapshots[1], snapshots[-1])
+
+
+def test_non_finite_loss_raises():
+    module = torch.nn.Linear(1, 1)
+
+    def objective(idx):
+        return module(torch.ones(len(idx), 1)).sum() * np.nan, {}
+
+    with pytest.raises(ValueError, match="became nan in epoch 1"):
+        train_module(
+            module,
+            objective,
+            torch.arange(8),
+            learning_rate=0.1,
+            batch_size=4,
+            max_epochs=3,
+            n_iter_no_change=3,
+            tol=0.0,
+        )
+
+
+def test_resolve_device():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device(torch.device("cpu")).type == "cpu"
