@@ -10,7 +10,7 @@ likewise), the 10% validation part is not used, and macro-F1 is measured on the
 Run from the repository root::
 
     python benchmarks/bench_classifiers.py            # 5 seeds, all models
-    python benchmarks/bench_classifiers.py --seeds 1 --models V2VSLS MLP
+    python benchmarks/bench_classifiers.py --seeds 1 --models V2VSLS MLP "kNN (k=5)"
 
 Prints a Markdown table: macro-F1 mean and standard deviation over the seeds,
 mean fit time, training samples per second (samples x epochs / fit time) and
@@ -55,6 +55,12 @@ def models(seed):
         "V2LS": seqknn.V2LSClassifier(random_state=seed),
         "V2VS": seqknn.V2VSClassifier(random_state=seed),
         "V2VSLS": seqknn.V2VSLSClassifier(random_state=seed),
+        "MemN2N": seqknn.MemN2NClassifier(random_state=seed),
+        "MNkNN": seqknn.MNkNNClassifier(random_state=seed),
+        "MNkNN_VEC": seqknn.MNkNNVecClassifier(random_state=seed),
+        "MNkNN (5 memory draws)": seqknn.MNkNNClassifier(
+            n_memory_draws=5, random_state=seed
+        ),
     }
 
 
@@ -87,7 +93,7 @@ def main():
     for seed in range(args.seeds):
         X_train, y_train, X_test, y_test = split(X, y, seed)
         for name, model in models(seed).items():
-            if args.models and name.split()[0] not in args.models:
+            if args.models and name not in args.models:
                 continue
             start = time.perf_counter()
             model.fit(X_train, y_train)

@@ -6,12 +6,17 @@ estimators.
 """
 
 from ._base import BaseKNNNetwork
+from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
 from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BaseKNNNetwork",
+    "MNkNNClassifier",
+    "MNkNNVecClassifier",
+    "MemN2NClassifier",
+    "MemoryKNN",
     "Seq2SeqKNN",
     "V2LSClassifier",
     "V2VSClassifier",

@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -30,6 +31,12 @@ from ._training import resolve_device, train_module
 
 _PREDICT_BATCH = 8192
 
+# Parameters of every model that learns neighbour targets.
+KNN_CONSTRAINTS = {
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "neighbors": [StrOptions({"exact"}), HasMethods(["fit", "kneighbors"])],
+}
+
 
 class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     """Base class of classifiers trained to reproduce their K nearest neighbours.
@@ -38,12 +45,13 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     :class:`~seqknn.V2VSLSClassifier`.
     """
 
-    # Set by subclasses: does the model predict label sequences, vector sequences?
+    # Set by subclasses: does the model learn neighbour targets (the kNN models,
+    # not the MemN2N benchmark), and does it predict labels, vectors?
+    _predicts_neighbors = True
     _predicts_labels = True
     _predicts_vectors = False
 
     _parameter_constraints = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -53,7 +61,6 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "neighbors": [StrOptions({"exact"}), HasMethods(["fit", "kneighbors"])],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -62,7 +69,6 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_neighbors=5,
         dropout=0.2,
         batch_norm=True,
         learning_rate=0.01,
@@ -72,12 +78,10 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
-        neighbors="exact",
         device="auto",
         random_state=None,
         verbose=0,
     ):
-        self.n_neighbors = n_neighbors
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.learning_rate = learning_rate
@@ -87,7 +91,6 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
-        self.neighbors = neighbors
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -138,7 +141,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes; y has "
                 f"only 1 class: {self.classes_[0]!r}."
             )
-        if n_samples <= self.n_neighbors:
+        if self._predicts_neighbors and n_samples <= self.n_neighbors:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} needs at least "
                 f"{self.n_neighbors + 1} training samples (every sample needs "
@@ -150,25 +153,25 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
 
         self.scaler_ = StandardScaler().fit(X)
         X_std = self.scaler_.transform(X).astype(np.float32)
-        neighbor_indices = training_neighbors(X_std, self.n_neighbors, self.neighbors)
-        self._fit_vote_index(X_std, y_encoded)
-
         train_idx, val_idx = self._split(y_encoded, rng)
+        self._prepare_fit(X_std, y_encoded, train_idx, rng)
         data = {
             "x": torch.from_numpy(X_std).to(device),
             "labels": torch.from_numpy(y_encoded.astype(np.int64)).to(device),
-            "neighbors": torch.from_numpy(neighbor_indices).to(device),
         }
+        if self._predicts_neighbors:
+            neighbors = training_neighbors(X_std, self.n_neighbors, self.neighbors)
+            data["neighbors"] = torch.from_numpy(neighbors).to(device)
+        pool = (data["x"], torch.from_numpy(train_idx).to(device))
 
         def objective(indices):
             x = data["x"][indices]
-            neighbors = data["neighbors"][indices]
-            targets = {
-                "labels": data["labels"][indices],
-                "neighbor_labels": data["labels"][neighbors],
-                "neighbor_vectors": data["x"][neighbors],
-            }
-            return self._loss(module(x), targets)
+            targets = {"labels": data["labels"][indices]}
+            if "neighbors" in data:
+                neighbors = data["neighbors"][indices]
+                targets["neighbor_labels"] = data["labels"][neighbors]
+                targets["neighbor_vectors"] = data["x"][neighbors]
+            return self._loss(self._run_module(module, x, pool=pool), targets)
 
         def score(indices):
             proba = self._predict_proba_std(X_std[indices.cpu().numpy()], module)
@@ -214,8 +217,17 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             indices, test_size=n_val, stratify=stratify, random_state=rng
         )
 
-    def _fit_vote_index(self, X_std, y_encoded):
-        """Hook for models that label predicted vectors by their nearest sample."""
+    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
+        """Hook run before training, e.g. to store what prediction needs."""
+
+    def _run_module(self, module, x, *, pool=None):
+        """Run ``module`` on the batch ``x``.
+
+        While training, ``pool`` is ``(samples, train_indices)``: the standardised
+        samples and the indices of those in the training split, which models
+        with an external memory draw it from. It is None at prediction.
+        """
+        return module(x)
 
     # -------------------------------------------------------------- predict
     def _validate_X_predict(self, X):
@@ -239,9 +251,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         with torch.inference_mode():
             for start in range(0, len(X_std), _PREDICT_BATCH):
                 x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(device)
-                chunks.append(
-                    {k: v.float().cpu().numpy() for k, v in module(x).items()}
-                )
+                outputs = self._run_module(module, x)
+                chunks.append({k: v.float().cpu().numpy() for k, v in outputs.items()})
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
     def _predict_proba_std(self, X_std, module=None):
@@ -284,6 +295,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
+    @available_if(lambda est: est._predicts_neighbors)
     def predict_neighbors(self, X):
         """Predict, for each sample, the labels and vectors of its K neighbours.
 
@@ -332,7 +344,7 @@ class VectorVoteMixin:
     training sample has each class.
     """
 
-    def _fit_vote_index(self, X_std, y_encoded):
+    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
         self._vote_index = NearestNeighbors(n_neighbors=1).fit(X_std)
         self._vote_labels = y_encoded
 

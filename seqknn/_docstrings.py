@@ -14,6 +14,17 @@ _DOCS = {
     Size of the LSTM states and of the decoder output y_t. The paper does not
     state it; 32 is a choice made here: fast on CPUs, and 64 scored no better
     on the credit-card data.""",
+    "memory": """memory_size : int, default=64
+    Number of random training samples in the external memory (the paper's
+    64). Training draws a fresh memory for every minibatch.
+n_memory_draws : int, default=1
+    Number of memories drawn once in ``fit`` for prediction; the predictions
+    over the draws are averaged. More draws give steadier predictions that
+    depend less on one random memory, at a proportional cost in prediction
+    time.
+embedding_size : int, default=32
+    Size of the embeddings A, B, C and the controller state u. Not stated in
+    the paper; 32 is a choice made here.""",
     "temperature": """temperature : float, default=0.85
     Softmax temperature tau of the label head,
     Y_t^P = softmax((W_y y_t + b_y) / tau).""",
@@ -80,6 +91,9 @@ history_ : dict of str to list of float
     validation accuracy ``"val_score"``.
 n_iter_ : int
     Number of epochs run.""",
+    "fitted_memory": """\
+memory_ : ndarray of shape (n_memory_draws, memory_size, n_features)
+    The standardised training samples the memory holds at prediction.""",
 }
 
 

@@ -11,7 +11,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ._base import BaseKNNNetwork, VectorVoteMixin
+from ._base import KNN_CONSTRAINTS, BaseKNNNetwork, VectorVoteMixin
 from ._docstrings import fill_doc
 
 
@@ -188,6 +188,7 @@ class V2LSClassifier(_BaseSeq2Seq):
 
     _parameter_constraints = {
         **BaseKNNNetwork._parameter_constraints,
+        **KNN_CONSTRAINTS,
         **_HIDDEN,
         **_LABELS,
     }
@@ -214,7 +215,6 @@ class V2LSClassifier(_BaseSeq2Seq):
         verbose=0,
     ):
         super().__init__(
-            n_neighbors=n_neighbors,
             dropout=dropout,
             batch_norm=batch_norm,
             learning_rate=learning_rate,
@@ -224,11 +224,12 @@ class V2LSClassifier(_BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
-            neighbors=neighbors,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
+        self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
         self.hidden_size = hidden_size
         self.temperature = temperature
         self.alpha = alpha
@@ -280,7 +281,11 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
 
     _predicts_labels = False
     _predicts_vectors = True
-    _parameter_constraints = {**BaseKNNNetwork._parameter_constraints, **_HIDDEN}
+    _parameter_constraints = {
+        **BaseKNNNetwork._parameter_constraints,
+        **KNN_CONSTRAINTS,
+        **_HIDDEN,
+    }
 
     def __init__(
         self,
@@ -302,7 +307,6 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
         verbose=0,
     ):
         super().__init__(
-            n_neighbors=n_neighbors,
             dropout=dropout,
             batch_norm=batch_norm,
             learning_rate=learning_rate,
@@ -312,11 +316,12 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
-            neighbors=neighbors,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
+        self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
         self.hidden_size = hidden_size
 
 
@@ -374,6 +379,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
     _predicts_vectors = True
     _parameter_constraints = {
         **BaseKNNNetwork._parameter_constraints,
+        **KNN_CONSTRAINTS,
         **_HIDDEN,
         **_LABELS,
         **_VECTORS,
@@ -402,7 +408,6 @@ class V2VSLSClassifier(_BaseSeq2Seq):
         verbose=0,
     ):
         super().__init__(
-            n_neighbors=n_neighbors,
             dropout=dropout,
             batch_norm=batch_norm,
             learning_rate=learning_rate,
@@ -412,11 +417,12 @@ class V2VSLSClassifier(_BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
-            neighbors=neighbors,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
+        self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
         self.hidden_size = hidden_size
         self.temperature = temperature
         self.alpha = alpha

@@ -2,15 +2,27 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from seqknn import V2LSClassifier, V2VSClassifier, V2VSLSClassifier
+from seqknn import (
+    MemN2NClassifier,
+    MNkNNClassifier,
+    MNkNNVecClassifier,
+    V2LSClassifier,
+    V2VSClassifier,
+    V2VSLSClassifier,
+)
 
 # Small, fast settings; the checks fit dozens of times on a few hundred samples.
-FAST = dict(hidden_size=16, batch_size=32, max_epochs=20, random_state=0)
+FAST = dict(batch_size=32, max_epochs=20, random_state=0)
+# The smallest data sets in the checks have 10 samples.
+MEMORY = dict(memory_size=8, embedding_size=16, **FAST)
 
 CLASSIFIERS = [
-    V2LSClassifier(**FAST),
-    V2VSClassifier(**FAST),
-    V2VSLSClassifier(**FAST),
+    V2LSClassifier(hidden_size=16, **FAST),
+    V2VSClassifier(hidden_size=16, **FAST),
+    V2VSLSClassifier(hidden_size=16, **FAST),
+    MNkNNClassifier(**MEMORY),
+    MNkNNVecClassifier(**MEMORY),
+    MemN2NClassifier(**MEMORY),
 ]
 
 # Checks expected to fail, with the reason. Empty: every check passes.
