@@ -5,7 +5,7 @@ targets, the call into the shared training loop, and turning the network's
 per-step outputs into predictions. A model family only says which
 ``torch.nn.Module`` to build (:meth:`_build_module`) and which terms its loss has.
 
-Every module's ``forward(x)`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
+Every module's ``forward`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
 (B, K, C)) and/or ``"vectors"`` (X_t^P in standardised units, shape (B, K, d)).
 """
 
@@ -162,7 +162,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         if self._predicts_neighbors:
             neighbors = training_neighbors(X_std, self.n_neighbors, self.neighbors)
             data["neighbors"] = torch.from_numpy(neighbors).to(device)
-        pool = (data["x"], torch.from_numpy(train_idx).to(device))
+        train_t = torch.from_numpy(train_idx).to(device)
+        pool = (data["x"], train_t)
 
         def objective(indices):
             x = data["x"][indices]
@@ -174,8 +175,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             return self._loss(self._run_module(module, x, pool=pool), targets)
 
         def score(indices):
-            proba = self._predict_proba_std(X_std[indices.cpu().numpy()], module)
-            return np.mean(proba.argmax(axis=1) == y_encoded[indices.cpu().numpy()])
+            indices = indices.cpu().numpy()
+            proba = self._predict_proba_std(X_std[indices], module)
+            return np.mean(proba.argmax(axis=1) == y_encoded[indices])
 
         # A private RNG stream: seeding must not touch the caller's global torch RNG.
         devices = [device] if device.type == "cuda" else []
@@ -185,7 +187,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             self.history_, self.n_iter_ = train_module(
                 module,
                 objective,
-                torch.from_numpy(train_idx).to(device),
+                train_t,
                 None if val_idx is None else torch.from_numpy(val_idx).to(device),
                 score=score,
                 learning_rate=self.learning_rate,

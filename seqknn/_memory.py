@@ -62,7 +62,8 @@ class MemoryKNN(nn.Module):
     dropout : float
         Dropout rate on z_t.
     batch_norm : bool
-        Batch-normalise u^{t+1} before the heads (statistics shared over hops).
+        Batch-normalise u^{t+1} before the heads, with separate statistics per
+        hop.
     predict_vectors : bool
         Build the vector head (MNkNN_VEC).
     """
@@ -86,7 +87,12 @@ class MemoryKNN(nn.Module):
         self.B = nn.Linear(n_features, embedding_size)
         self.C = nn.Linear(n_features, embedding_size)
         self.H = nn.Linear(embedding_size, embedding_size, bias=False)
-        self.norm = nn.BatchNorm1d(embedding_size) if batch_norm else nn.Identity()
+        # One normalisation per step: the scale of the state differs from step to
+        # step, so shared running statistics would misnormalise at prediction.
+        self.norms = nn.ModuleList(
+            nn.BatchNorm1d(embedding_size) if batch_norm else nn.Identity()
+            for _ in range(n_hops)
+        )
         self.dropout = nn.Dropout(dropout)
         self.label_head = nn.Linear(embedding_size, n_classes)
         self.vector_head = (
@@ -107,10 +113,10 @@ class MemoryKNN(nn.Module):
         keys, values = self.A(memory), self.C(memory)
         u = self.B(x)
         log_probas, vectors = [], []
-        for _ in range(self.n_hops):
+        for norm in self.norms:
             _, o = attend(u, keys, values)
             u = self.H(u) + o
-            z = self.dropout(self.norm(u))
+            z = self.dropout(norm(u))
             log_probas.append(
                 torch.log_softmax(self.label_head(z) / self.temperature, dim=1)
             )

@@ -40,7 +40,7 @@ class Seq2SeqKNN(nn.Module):
     dropout : float
         Dropout rate on y_t.
     batch_norm : bool
-        Batch-normalise W_g [s_t; c] + b_g (statistics shared over steps).
+        Batch-normalise W_g [s_t; c] + b_g, with separate statistics per step.
     predict_labels, predict_vectors : bool
         Which heads to build.
     """
@@ -59,7 +59,6 @@ class Seq2SeqKNN(nn.Module):
         predict_vectors,
     ):
         super().__init__()
-        self.n_steps = n_steps
         self.temperature = temperature
         self.encoder = nn.LSTM(n_features, hidden_size, batch_first=True)
         feedback_size = n_classes * predict_labels + n_features * predict_vectors
@@ -69,7 +68,12 @@ class Seq2SeqKNN(nn.Module):
         # is the same at every step, so it is computed once per batch.
         self.state_proj = nn.Linear(hidden_size, hidden_size, bias=False)
         self.context_proj = nn.Linear(hidden_size, hidden_size)
-        self.norm = nn.BatchNorm1d(hidden_size) if batch_norm else nn.Identity()
+        # One normalisation per step: the scale of the state differs from step to
+        # step, so shared running statistics would misnormalise at prediction.
+        self.norms = nn.ModuleList(
+            nn.BatchNorm1d(hidden_size) if batch_norm else nn.Identity()
+            for _ in range(n_steps)
+        )
         self.dropout = nn.Dropout(dropout)
         self.label_head = nn.Linear(hidden_size, n_classes) if predict_labels else None
         self.vector_head = (
@@ -89,10 +93,9 @@ class Seq2SeqKNN(nn.Module):
         context = self.context_proj(h)
         feedback = x.new_zeros(x.shape[0], self.feedback_size)
         log_probas, vectors = [], []
-        for _ in range(self.n_steps):
+        for norm in self.norms:
             h, c = self.decoder(feedback, (h, c))
-            y_t = self.state_proj(h) + context
-            y_t = self.dropout(torch.tanh(self.norm(y_t)))
+            y_t = self.dropout(torch.tanh(norm(self.state_proj(h) + context)))
             fed_back = []
             if self.label_head is not None:
                 log_p = torch.log_softmax(self.label_head(y_t) / self.temperature, 1)
@@ -179,7 +182,7 @@ class V2LSClassifier(_BaseSeq2Seq):
     >>> from sklearn.datasets import load_iris
     >>> from seqknn import V2LSClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = V2LSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf = V2LSClassifier(batch_size=16, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.predict_neighbors(X[:1]).labels
@@ -272,7 +275,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
     >>> from sklearn.datasets import load_iris
     >>> from seqknn import V2VSClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = V2VSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf = V2VSClassifier(batch_size=16, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.predict_neighbors(X[:2]).vectors.shape
@@ -368,7 +371,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
     >>> from sklearn.datasets import load_iris
     >>> from seqknn import V2VSLSClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = V2VSLSClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf = V2VSLSClassifier(batch_size=16, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> neighbors = clf.predict_neighbors(X[:2])
