@@ -110,7 +110,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
+        # With a fixed random_state CPU fits are identical; CUDA kernels (e.g.
+        # the LSTM's) are not guaranteed to be.
+        on_cpu = str(self.device).startswith("cpu") or (
+            self.device == "auto" and not torch.cuda.is_available()
+        )
+        tags.non_deterministic = not on_cpu
         return tags
 
     # ------------------------------------------------------------------ fit
@@ -180,7 +185,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             return np.mean(proba.argmax(axis=1) == y_encoded[indices])
 
         # A private RNG stream: seeding must not touch the caller's global torch RNG.
-        devices = [device] if device.type == "cuda" else []
+        devices = []
+        if device.type == "cuda":
+            devices = [
+                torch.cuda.current_device() if device.index is None else device.index
+            ]
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
             module = self._build_module(n_features, len(self.classes_)).to(device)
