@@ -16,7 +16,7 @@ import torch
 
 
 def mean_step_log_proba(step_log_proba):
-    """log Y^P for Y^P = (1/K) sum_t Y_t^P, from log Y_t^P of shape (B, K, C).
+    """log Y^P for Y^P = (1/K) sum_t Y_t^P, from log Y_t^P of shape (B, K, ...).
 
     The mean is over probabilities, not log-probabilities; logsumexp keeps it
     stable when some Y_t^P are tiny.

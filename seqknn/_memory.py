@@ -14,7 +14,7 @@ from torch import nn
 
 from ._base import KNN_CONSTRAINTS, BaseKNNNetwork
 from ._docstrings import fill_doc
-from ._losses import true_label_loss
+from ._losses import mean_step_log_proba, true_label_loss
 
 
 def attend(u, memory_keys, memory_values):
@@ -162,17 +162,12 @@ class _BaseMemory(BaseKNNNetwork):
         )
 
     def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
-        if self.memory_size > len(train_idx):
-            held_out = len(X_std) - len(train_idx)
+        n_train = len(train_idx)
+        if self.memory_size > n_train:
             raise ValueError(
-                f"memory_size={self.memory_size} is larger than the "
-                f"{len(train_idx)} training samples"
-                + (
-                    f" left after holding out {held_out} for early stopping"
-                    if held_out
-                    else ""
-                )
-                + ". Lower memory_size or pass more data."
+                f"memory_size={self.memory_size} is larger than the {n_train} "
+                f"training samples left after holding out {len(X_std) - n_train} "
+                "for early stopping. Lower memory_size or pass more data."
             )
         draws = [
             rng.choice(train_idx, self.memory_size, replace=False)
@@ -190,10 +185,8 @@ class _BaseMemory(BaseKNNNetwork):
         if len(outputs) == 1:
             return outputs[0]
         # Average the draws' distributions (not their logs) and vectors.
-        log_proba = torch.stack([o["log_proba"] for o in outputs])
-        averaged = {
-            "log_proba": torch.logsumexp(log_proba, dim=0) - np.log(len(outputs))
-        }
+        log_proba = torch.stack([o["log_proba"] for o in outputs], dim=1)
+        averaged = {"log_proba": mean_step_log_proba(log_proba)}
         if "vectors" in outputs[0]:
             averaged["vectors"] = torch.stack([o["vectors"] for o in outputs]).mean(0)
         return averaged
