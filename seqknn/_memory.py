@@ -180,7 +180,7 @@ class _BaseMemory(BaseKNNNetwork):
             samples, candidates = pool
             drawn = torch.randperm(len(candidates), device=candidates.device)
             return module(x, samples[candidates[drawn[: self.memory_size]]])
-        memories = torch.from_numpy(self.memory_).to(x.device)
+        memories = torch.from_numpy(self.memory_).to(x)
         outputs = [module(x, memory) for memory in memories]
         if len(outputs) == 1:
             return outputs[0]

@@ -60,7 +60,9 @@ class Seq2SeqKNN(nn.Module):
     ):
         super().__init__()
         self.temperature = temperature
-        self.encoder = nn.LSTM(n_features, hidden_size, batch_first=True)
+        # One LSTM step from the zero state is an LSTM over the length-1 sequence
+        # (x,); the cell avoids the sequence kernel's overhead.
+        self.encoder = nn.LSTMCell(n_features, hidden_size)
         feedback_size = n_classes * predict_labels + n_features * predict_vectors
         self.feedback_size = feedback_size
         self.decoder = nn.LSTMCell(feedback_size, hidden_size)
@@ -88,14 +90,15 @@ class Seq2SeqKNN(nn.Module):
 
     def forward(self, x):
         """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built)."""
-        _, (h, c) = self.encoder(x.unsqueeze(1))
-        h, c = h[0], c[0]
+        h, c = self.encoder(x)
         context = self.context_proj(h)
         feedback = x.new_zeros(x.shape[0], self.feedback_size)
         log_probas, vectors = [], []
-        for norm in self.norms:
+        # The dropout masks of all steps in one draw, cheaper than one per step.
+        masks = self.dropout(x.new_ones(len(self.norms), *h.shape))
+        for t, norm in enumerate(self.norms):
             h, c = self.decoder(feedback, (h, c))
-            y_t = self.dropout(torch.tanh(norm(self.state_proj(h) + context)))
+            y_t = torch.tanh(norm(self.state_proj(h) + context)) * masks[t]
             fed_back = []
             if self.label_head is not None:
                 log_p = torch.log_softmax(self.label_head(y_t) / self.temperature, 1)

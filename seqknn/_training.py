@@ -57,6 +57,7 @@ def train_module(
     val_indices=None,
     *,
     score=None,
+    monitor="val_loss",
     learning_rate,
     batch_size,
     max_epochs,
@@ -82,9 +83,12 @@ def train_module(
         are kept; with them, the best weights are restored.
     score : callable, optional
         ``score(val_indices)`` returns a validation score (higher is better),
-        recorded as ``"val_score"``. When given, early stopping maximises it
-        instead of minimising the validation loss, as scikit-learn's
-        ``MLPClassifier`` does with its validation accuracy.
+        recorded as ``"val_score"``.
+    monitor : str, default="val_loss"
+        The history entry early stopping watches: ``"val_score"`` is
+        maximised, any other validation entry (``"val_loss"``,
+        ``"val_<term>"``) minimised. Without validation data the training
+        loss is watched.
     learning_rate, batch_size, max_epochs, n_iter_no_change, tol
         Optimisation settings; training stops after ``n_iter_no_change`` epochs
         in which the monitored loss did not improve by more than ``tol``.
@@ -142,10 +146,11 @@ def train_module(
                     val_totals.add(len(batch), loss=loss, **parts)
             for name, value in val_totals.means().items():
                 history[f"val_{name}"].append(value)
-            monitored = history["val_loss"][-1]
             if score is not None:
                 history["val_score"].append(float(score(val_indices)))
-                monitored = -history["val_score"][-1]
+            monitored = history[monitor][-1]
+            if monitor == "val_score":
+                monitored = -monitored
         if verbose:
             shown = {k: v[-1] for k, v in history.items() if k != "val_score"}
             epochs.set_postfix({k: f"{v:.4g}" for k, v in shown.items()})

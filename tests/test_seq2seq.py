@@ -103,7 +103,7 @@ def test_early_stopping_stops_before_max_epochs():
         hidden_size=8, max_epochs=200, n_iter_no_change=2, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ < 200
-    best = int(np.argmax(clf.history_["val_score"]))
+    best = int(np.argmin(clf.history_["val_true_label"]))
     assert clf.n_iter_ == best + 1 + 2
 
 

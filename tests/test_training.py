@@ -37,6 +37,7 @@ def test_best_weights_are_restored():
         torch.arange(16),
         torch.arange(16, 20),
         score=score,
+        monitor="val_score",
         learning_rate=0.1,
         batch_size=4,
         max_epochs=6,
