@@ -7,6 +7,7 @@ estimators.
 
 from ._base import BaseKNNNetwork
 from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
+from ._sampler import MNkNNVecSampler, V2VSLSSampler
 from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
 __version__ = "0.1.0.dev0"
@@ -15,11 +16,13 @@ __all__ = [
     "BaseKNNNetwork",
     "MNkNNClassifier",
     "MNkNNVecClassifier",
+    "MNkNNVecSampler",
     "MemN2NClassifier",
     "MemoryKNN",
     "Seq2SeqKNN",
     "V2LSClassifier",
     "V2VSClassifier",
     "V2VSLSClassifier",
+    "V2VSLSSampler",
     "__version__",
 ]

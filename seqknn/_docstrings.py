@@ -27,6 +27,39 @@ n_memory_draws : int, default=1
 embedding_size : int, default=32
     Size of the embeddings A, B, C and the controller state u. Not stated in
     the paper; 32 is a choice made here.""",
+    "generation": """generation : {"paper", "interpolate"}, default="paper"
+    How a synthetic sample is made from a predicted neighbour vector v_t of a
+    seed sample x. ``"paper"``: v_t itself, labelled with the label predicted
+    at the same step, from seeds of any class (the paper's rule).
+    ``"interpolate"``: x + u (v_t - x) with u uniform on [0, 1], from seeds of
+    the class itself whose step-t label is that class, a SMOTE-like
+    interpolation towards the learned neighbours that gives more diverse
+    samples.""",
+    "sampler_fitted": """sampling_strategy_ : dict
+    Number of samples generated for each class.
+estimator_ : classifier
+    The network trained on the data of the last ``fit_resample`` call.
+n_features_in_ : int
+    Number of features seen in ``fit_resample``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen in ``fit_resample``, when X has string column
+    names.""",
+    "sampler_notes": """How generation goes on until every class reaches its target
+count (imbalanced-learn's contract, which the paper's "stop when no minority
+samples are left" rule does not meet): the first pass predicts, for every training
+sample, its K neighbour vectors and labels with the trained network; every
+vector labelled with a class that needs samples is a candidate, and the
+needed number is drawn at random from the candidates. When a pass yields too
+few, further passes predict again with the network's dropout active (Monte
+Carlo dropout), so that the same seeds give new vectors and labels. After
+20 passes, any shortfall is filled with vectors predicted around the class's
+own samples, with a warning.
+
+The model's parameters are the sampler's own, so a grid search reads
+``{"sampler__vector_weight": [0.5, 1.3]}`` rather than reaching through a
+nested ``estimator__``; the oversampling defaults alpha=3 and lambda=1.3 are
+the paper's, which found a larger lambda and a smaller alpha give better
+synthetic samples than the classification defaults.""",
     "temperature": """temperature : float, default=0.85
     Softmax temperature tau of the label head,
     Y_t^P = softmax((W_y y_t + b_y) / tau).""",

@@ -1,14 +1,23 @@
 """scikit-learn and imbalanced-learn compatibility checks for every estimator."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
+from imblearn.utils.estimator_checks import (
+    parametrize_with_checks as imblearn_parametrize_with_checks,
+)
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 from seqknn import (
     MemN2NClassifier,
     MNkNNClassifier,
     MNkNNVecClassifier,
+    MNkNNVecSampler,
     V2LSClassifier,
     V2VSClassifier,
     V2VSLSClassifier,
+    V2VSLSSampler,
 )
 
 # Small, fast settings; the checks fit dozens of times on a few hundred samples.
@@ -37,3 +46,30 @@ EXPECTED_FAILED_CHECKS = {}
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+SAMPLERS = [
+    V2VSLSSampler(hidden_size=16, **FAST),
+    V2VSLSSampler(hidden_size=16, generation="interpolate", **FAST),
+    MNkNNVecSampler(**MEMORY),
+]
+
+
+EXPECTED_FAILED_SAMPLER_CHECKS = {
+    "check_samplers_pandas_sparse": (
+        "The networks need dense input: a DataFrame of sparse columns is "
+        "rejected with a TypeError that says to densify it."
+    ),
+}
+
+
+@imblearn_parametrize_with_checks(
+    SAMPLERS, expected_failed_checks=lambda est: EXPECTED_FAILED_SAMPLER_CHECKS
+)
+def test_imblearn_compatible_sampler(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda s: type(s).__name__)
+def test_sampler_param_validation(sampler):
+    check_param_validation(type(sampler).__name__, sampler)
