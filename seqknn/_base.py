@@ -375,9 +375,9 @@ class VectorVoteMixin:
 
     def _step_labels(self, outputs):
         vectors = outputs["vectors"]
-        nearest = self._vote_index.kneighbors(
-            vectors.reshape(-1, vectors.shape[2]), return_distance=False
-        )
+        # In the dtype of the index: mixed dtypes fall back to a slow search.
+        queries = vectors.reshape(-1, vectors.shape[2]).astype(np.float32)
+        nearest = self._vote_index.kneighbors(queries, return_distance=False)
         return self._vote_labels[nearest[:, 0]].reshape(vectors.shape[:2])
 
     def _proba_from_outputs(self, outputs):
