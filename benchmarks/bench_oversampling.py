@@ -13,7 +13,7 @@ shared by the three classifiers.
 Run from the repository root::
 
     python benchmarks/bench_oversampling.py           # 5 seeds
-    python benchmarks/bench_oversampling.py --seeds 1
+    python benchmarks/bench_oversampling.py --seeds 1 --samplers none SMOTE
 
 Prints a Markdown table: mean and standard deviation over the seeds of the
 minority-class F1 and macro-F1 per sampler and classifier, and the mean
@@ -64,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--samplers", nargs="*", default=None)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -74,6 +75,8 @@ def main():
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
         for s_name, sampler in samplers(seed).items():
+            if args.samplers and s_name not in args.samplers:
+                continue
             start = time.perf_counter()
             X_res, y_res = (
                 (X_train, y_train)

@@ -52,7 +52,7 @@ for ax, (name, new) in zip(axes, synthetic.items(), strict=True):
     ax.set_title(f"{name}: {len(new)} synthetic, spread {spread:.2f}")
     ax.set_xlabel("PC 1")
 axes[0].set_ylabel("PC 2")
-axes[0].legend(loc="upper right", markerscale=4)
+axes[0].legend(loc="lower right", markerscale=4)
 axes[0].set_xlim(-4, 8)
 axes[0].set_ylim(-5, 6)
 fig.tight_layout()
