@@ -7,6 +7,7 @@ estimators.
 
 from ._base import BaseKNNNetwork
 from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
+from ._neighbors import OutOfCoreNeighbors
 from ._sampler import MNkNNVecSampler, V2VSLSSampler
 from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
@@ -19,6 +20,7 @@ __all__ = [
     "MNkNNVecSampler",
     "MemN2NClassifier",
     "MemoryKNN",
+    "OutOfCoreNeighbors",
     "Seq2SeqKNN",
     "V2LSClassifier",
     "V2VSClassifier",

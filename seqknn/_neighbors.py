@@ -8,9 +8,13 @@ Everything else only sees that index array, so a new way of finding neighbours
 and nothing else changes.
 """
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 
 def _exclude_self(indices):
@@ -74,3 +78,124 @@ def training_neighbors(X, n_neighbors, neighbors="exact"):
             "like sklearn.neighbors.NearestNeighbors."
         )
     return _exclude_self(indices)
+
+
+class OutOfCoreNeighbors(BaseEstimator):
+    """Approximate neighbours from random batches: the paper's Algorithm 1.
+
+    For each query, ``n_batches`` (R) random batches of ``batch_size`` (B)
+    training samples are drawn and the K closest samples seen so far are kept
+    after each batch, so that a query is compared with R x B samples rather
+    than the whole training set: the cost is linear in the number of samples
+    (n x R x B x d), and only the batches need to be in memory. With
+    R x B >= n every sample is seen and the neighbours are exact.
+
+    Pass it as ``neighbors=OutOfCoreNeighbors()`` to any seqknn classifier or
+    sampler. The batches are drawn without replacement, so a query sees R x B
+    distinct samples; to vectorise, the queries of one block of
+    ``query_block_size`` share their random batches (each query still sees a
+    uniformly random subset). Keeping the K closest after every batch equals
+    keeping the K closest of the union of the batches, which is what is
+    computed.
+
+    Parameters
+    ----------
+    n_batches : int, default=50
+        Number of random batches R (the paper's default).
+    batch_size : int, default=64
+        Size of each batch B (the paper's default).
+    query_block_size : int, default=1024
+        Number of queries that share their random batches.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the batches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqknn import OutOfCoreNeighbors
+    >>> X = np.random.RandomState(0).normal(size=(1000, 3))
+    >>> search = OutOfCoreNeighbors(n_batches=4, batch_size=16, random_state=0)
+    >>> search.fit(X).kneighbors(X[:2], 3, return_distance=False).shape
+    (2, 3)
+    """
+
+    _parameter_constraints = {
+        "n_batches": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "query_block_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self, n_batches=50, batch_size=64, query_block_size=1024, random_state=None
+    ):
+        self.n_batches = n_batches
+        self.batch_size = batch_size
+        self.query_block_size = query_block_size
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Remember the data to draw the batches from (no copy is made)."""
+        self._validate_params()
+        self._fit_X = X
+        self.n_samples_fit_ = X.shape[0]
+        return self
+
+    def _candidate_blocks(self, n_queries):
+        """Yield (query slice, sorted candidate indices) per block of queries."""
+        rng = check_random_state(self.random_state)
+        n_candidates = min(self.n_batches * self.batch_size, self.n_samples_fit_)
+        for start in range(0, n_queries, self.query_block_size):
+            candidates = rng.choice(self.n_samples_fit_, n_candidates, replace=False)
+            # Sorted, so that reading rows from an on-disk array is sequential.
+            yield slice(start, start + self.query_block_size), np.sort(candidates)
+
+    def kneighbors(self, X, n_neighbors, return_distance=True):
+        """The ``n_neighbors`` closest samples among each query's random batches.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Queries.
+        n_neighbors : int
+            Number of neighbours; at most R x B (and at most the number of
+            fitted samples).
+        return_distance : bool, default=True
+            Also return the Euclidean distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors)
+            Only when ``return_distance=True``.
+        indices : ndarray of shape (n_queries, n_neighbors)
+            Indices into the fitted data, closest first.
+        """
+        n_seen = min(self.n_batches * self.batch_size, self.n_samples_fit_)
+        if n_neighbors > n_seen:
+            raise ValueError(
+                f"n_neighbors={n_neighbors} is more than the {n_seen} samples a "
+                f"query sees (n_batches={self.n_batches} x batch_size="
+                f"{self.batch_size}); raise n_batches or batch_size."
+            )
+        indices = np.empty((len(X), n_neighbors), dtype=np.int64)
+        distances = np.empty((len(X), n_neighbors), dtype=np.float64)
+        for rows, candidates in self._candidate_blocks(len(X)):
+            queries = np.asarray(X[rows], dtype=np.float32)
+            points = np.asarray(self._fit_X[candidates], dtype=np.float32)
+            sq = (
+                np.square(queries).sum(1)[:, None]
+                - 2 * queries @ points.T
+                + np.square(points).sum(1)[None, :]
+            )
+            nearest = np.argpartition(sq, n_neighbors - 1, axis=1)[:, :n_neighbors]
+            order = np.argsort(
+                np.take_along_axis(sq, nearest, axis=1), axis=1, kind="stable"
+            )
+            chosen = np.take_along_axis(nearest, order, axis=1)
+            indices[rows] = candidates[chosen]
+            if return_distance:
+                # Recomputed directly: the expanded form above loses precision
+                # for near-zero distances.
+                diff = points[chosen] - queries[:, None, :]
+                distances[rows] = np.linalg.norm(diff.astype(np.float64), axis=2)
+        return (distances, indices) if return_distance else indices

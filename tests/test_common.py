@@ -14,6 +14,7 @@ from seqknn import (
     MNkNNClassifier,
     MNkNNVecClassifier,
     MNkNNVecSampler,
+    OutOfCoreNeighbors,
     V2LSClassifier,
     V2VSClassifier,
     V2VSLSClassifier,
@@ -73,3 +74,7 @@ def test_imblearn_compatible_sampler(estimator, check):
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda s: type(s).__name__)
 def test_sampler_param_validation(sampler):
     check_param_validation(type(sampler).__name__, sampler)
+
+
+def test_neighbors_strategy_param_validation():
+    check_param_validation("OutOfCoreNeighbors", OutOfCoreNeighbors())

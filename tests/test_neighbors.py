@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from seqknn import OutOfCoreNeighbors
 from seqknn._neighbors import training_neighbors
 
 
@@ -60,3 +61,82 @@ def test_bad_neighbors_object():
 
     with pytest.raises(ValueError, match="returned neighbour indices of shape"):
         training_neighbors(np.zeros((5, 2)), 2, Broken())
+
+
+# ------------------------------------------------------- Algorithm 1 (out of core)
+def algorithm_1_reference(X, queries, k, search):
+    """The paper's Algorithm 1, literally: batch after batch, keep the k closest.
+
+    Uses the same random batches as ``search`` (its candidate blocks, split into
+    n_batches batches of batch_size).
+    """
+    out = np.empty((len(queries), k), dtype=np.int64)
+    for rows, candidates in search._candidate_blocks(len(queries)):
+        batches = np.array_split(candidates, search.n_batches)
+        for i in range(len(queries))[rows]:
+            best = np.empty(0, dtype=np.int64)
+            for batch in batches:
+                pool = np.concatenate([best, batch])
+                dist = np.linalg.norm(X[pool] - queries[i], axis=1)
+                best = pool[np.argsort(dist, kind="stable")[:k]]
+            out[i] = best
+    return out
+
+
+def test_algorithm_1_matches_the_literal_reference():
+    X = np.random.RandomState(0).normal(size=(500, 4))
+    search = OutOfCoreNeighbors(
+        n_batches=5, batch_size=12, query_block_size=64, random_state=3
+    ).fit(X)
+    got = search.kneighbors(X, 6, return_distance=False)
+    np.testing.assert_array_equal(got, algorithm_1_reference(X, X, 6, search))
+
+
+def test_algorithm_1_is_exact_when_the_batches_cover_the_data():
+    X = np.random.RandomState(1).normal(size=(90, 3))
+    search = OutOfCoreNeighbors(n_batches=10, batch_size=9, random_state=0)
+    np.testing.assert_array_equal(
+        training_neighbors(X, 5, search), training_neighbors(X, 5)
+    )
+    distances, _ = search.fit(X).kneighbors(X, 3)
+    expected = NearestNeighbors(n_neighbors=3).fit(X).kneighbors(X)[0]
+    np.testing.assert_allclose(distances, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_algorithm_1_reproducible_and_never_self():
+    X = np.random.RandomState(2).normal(size=(400, 3))
+
+    def run(seed):
+        search = OutOfCoreNeighbors(n_batches=3, batch_size=20, random_state=seed)
+        return training_neighbors(X, 4, search)
+
+    a, b, c = run(0), run(0), run(1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert not (a == np.arange(len(X))[:, None]).any()
+    # Approximate: each row's neighbours are at least as far as the exact ones.
+    exact = training_neighbors(X, 4)
+    d_approx = np.linalg.norm(X[a] - X[:, None], axis=2)
+    d_exact = np.linalg.norm(X[exact] - X[:, None], axis=2)
+    assert (d_approx >= d_exact - 1e-9).all()
+
+
+def test_algorithm_1_needs_enough_samples_per_query():
+    X = np.zeros((100, 2))
+    search = OutOfCoreNeighbors(n_batches=1, batch_size=4).fit(X)
+    with pytest.raises(ValueError, match="raise n_batches or batch_size"):
+        search.kneighbors(X, 5)
+
+
+def test_classifier_with_out_of_core_neighbors():
+    from sklearn.datasets import make_blobs
+
+    from seqknn import V2VSLSClassifier
+
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    search = OutOfCoreNeighbors(n_batches=2, batch_size=16, random_state=0)
+    clf = V2VSLSClassifier(
+        neighbors=search, hidden_size=16, batch_size=32, max_epochs=15, random_state=0
+    ).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert not hasattr(search, "n_samples_fit_")  # cloned, not fitted in place
