@@ -209,6 +209,7 @@ class MNkNNClassifier(_BaseMemory):
     %(temperature)s
     %(alpha)s
     %(training)s
+    %(stopping_memory)s
     %(neighbors)s
     %(runtime)s
 
@@ -259,8 +260,8 @@ class MNkNNClassifier(_BaseMemory):
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=5,
+        tol=1e-4,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -306,6 +307,7 @@ class MNkNNVecClassifier(_BaseMemory):
     %(alpha)s
     %(vector_weight)s
     %(training)s
+    %(stopping_memory)s
     %(neighbors)s
     %(runtime)s
 
@@ -354,8 +356,8 @@ class MNkNNVecClassifier(_BaseMemory):
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=5,
+        tol=1e-4,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -402,6 +404,7 @@ class MemN2NClassifier(_BaseMemory):
         Number of hops (the paper uses K of the kNN models).
     %(memory)s
     %(training)s
+    %(stopping_memory)s
     %(runtime)s
 
     Attributes
@@ -440,8 +443,8 @@ class MemN2NClassifier(_BaseMemory):
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=5,
+        tol=1e-4,
         device="auto",
         random_state=None,
         verbose=0,

@@ -154,6 +154,7 @@ class V2VSLSSampler(_BaseNeighborSampler):
         Weight lambda of the neighbour-vector loss L2; the paper's value for
         oversampling.
     %(training)s
+    %(stopping_seq2seq)s
     %(neighbors)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
@@ -268,6 +269,7 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         Weight lambda of the neighbour-vector loss; the paper's value for
         oversampling.
     %(training)s
+    %(stopping_memory)s
     %(neighbors)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
@@ -327,8 +329,8 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=5,
+        tol=1e-4,
         neighbors="exact",
         device="auto",
         verbose=0,

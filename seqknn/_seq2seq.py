@@ -161,6 +161,7 @@ class V2LSClassifier(_BaseSeq2Seq):
     %(temperature)s
     %(alpha)s
     %(training)s
+    %(stopping_seq2seq)s
     %(neighbors)s
     %(runtime)s
 
@@ -255,6 +256,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
     %(n_neighbors)s
     %(hidden_size)s
     %(training)s
+    %(stopping_seq2seq)s
     %(neighbors)s
     %(runtime)s
 
@@ -351,6 +353,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
     %(alpha)s
     %(vector_weight)s
     %(training)s
+    %(stopping_seq2seq)s
     %(neighbors)s
     %(runtime)s
 

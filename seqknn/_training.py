@@ -71,8 +71,8 @@ def train_module(
     Parameters
     ----------
     module : torch.nn.Module
-        Trained in place; on return it holds the best weights seen (lowest
-        validation loss when ``val_indices`` is given).
+        Trained in place; with ``val_indices`` it holds, on return, the weights
+        of the epoch with the best ``monitor`` value, else the last weights.
     objective : callable
         ``objective(indices)`` returns ``(loss, parts)`` for the samples with those
         indices (a LongTensor on the module's device); ``parts`` maps the names of
@@ -104,7 +104,8 @@ def train_module(
     n_epochs : int
         Number of epochs run.
     """
-    # Generators, unlike torch.randperm's default, need no device-specific seeding.
+    # A CPU generator seeded from the (forked) global RNG: the minibatch order is
+    # the same whichever device trains.
     generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
     optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
     history = defaultdict(list)
