@@ -1,7 +1,7 @@
 """
-=========================================================
+==========================================================
 V2VSLS against k-nearest neighbours on credit card default
-=========================================================
+==========================================================
 
 The V2VSLS model of Xu & Klabjan is trained to reproduce, for every client, the
 labels and the feature vectors of the client's 5 nearest neighbours, and
