@@ -41,7 +41,7 @@ estimator_ : classifier
     The network trained on the data of the last ``fit_resample`` call.
 n_features_in_ : int
     Number of features seen in ``fit_resample``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape ``(n_features_in_,)``
     Names of features seen in ``fit_resample``, when X has string column
     names.""",
     "sampler_notes": """How generation goes on until every class reaches its target
@@ -127,7 +127,7 @@ verbose : int, default=0
     Class labels.
 n_features_in_ : int
     Number of features seen during fit.
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape ``(n_features_in_,)``
     Names of features seen during fit, when X has string column names.
 scaler_ : StandardScaler
     The standardisation fitted on the training features; models see
