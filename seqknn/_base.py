@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import training_neighbors
-from ._training import resolve_device, train_module
+from ._training import resolve_device, seeded_torch_rng, train_module
 
 _PREDICT_BATCH = 8192
 
@@ -153,6 +153,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 f"{self.n_neighbors} neighbours other than itself), but X has "
                 f"{n_samples} samples. Lower n_neighbors or pass more data."
             )
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError(
+                "batch_norm=True needs batch_size >= 2 (batch statistics of one "
+                f"sample are undefined); got batch_size={self.batch_size}."
+            )
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
 
@@ -165,7 +170,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             "labels": torch.from_numpy(y_encoded.astype(np.int64)).to(device),
         }
         if self._predicts_neighbors:
-            neighbors = training_neighbors(X_std, self.n_neighbors, self.neighbors)
+            neighbors = training_neighbors(
+                X_std, self.n_neighbors, self.neighbors, random_state=rng
+            )
             data["neighbors"] = torch.from_numpy(neighbors).to(device)
         train_t = torch.from_numpy(train_idx).to(device)
         pool = (data["x"], train_t)
@@ -184,14 +191,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             proba = self._predict_proba_std(X_std[indices], module)
             return np.mean(proba.argmax(axis=1) == y_encoded[indices])
 
-        # A private RNG stream: seeding must not touch the caller's global torch RNG.
-        devices = []
-        if device.type == "cuda":
-            devices = [
-                torch.cuda.current_device() if device.index is None else device.index
-            ]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        with seeded_torch_rng(int(rng.randint(np.iinfo(np.int32).max)), device):
             module = self._build_module(n_features, len(self.classes_)).to(device)
             self.history_, self.n_iter_ = train_module(
                 module,

@@ -37,8 +37,9 @@ embedding_size : int, default=32
     samples.""",
     "sampler_fitted": """sampling_strategy_ : dict
     Number of samples generated for each class.
-estimator_ : classifier
-    The network trained on the data of the last ``fit_resample`` call.
+estimator_ : classifier or None
+    The network trained on the data of the last ``fit_resample`` call; None
+    when no class needed samples.
 n_features_in_ : int
     Number of features seen in ``fit_resample``.
 feature_names_in_ : ndarray of shape ``(n_features_in_,)``

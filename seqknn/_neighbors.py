@@ -13,8 +13,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 
 def _exclude_self(indices):
@@ -31,7 +32,7 @@ def _exclude_self(indices):
     return indices[~is_self].reshape(n_samples, indices.shape[1] - 1)
 
 
-def training_neighbors(X, n_neighbors, neighbors="exact"):
+def training_neighbors(X, n_neighbors, neighbors="exact", random_state=None):
     """Indices of the ``n_neighbors`` nearest other training samples, nearest first.
 
     Parameters
@@ -46,6 +47,9 @@ def training_neighbors(X, n_neighbors, neighbors="exact"):
         ``kneighbors(X, n_neighbors, return_distance=False)`` can be passed instead,
         for example ``NearestNeighbors(metric="manhattan")`` or an approximate
         index with that interface; it is cloned, never fitted in place.
+    random_state : int, RandomState instance or None, default=None
+        Seeds a randomised ``neighbors`` object whose own ``random_state`` is
+        None, so that the caller's seed makes the targets reproducible.
 
     Returns
     -------
@@ -66,7 +70,12 @@ def training_neighbors(X, n_neighbors, neighbors="exact"):
     if isinstance(neighbors, str) and neighbors == "exact":
         search = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute")
     else:
-        search = clone(neighbors)
+        # safe=False: an object without get_params is deep-copied instead.
+        search = clone(neighbors, safe=False)
+        params = search.get_params() if hasattr(search, "get_params") else {}
+        if "random_state" in params and params["random_state"] is None:
+            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+            search.set_params(random_state=int(seed))
     search.fit(X)
     indices = search.kneighbors(X, n_neighbors + 1, return_distance=False)
     indices = np.asarray(indices, dtype=np.int64)
@@ -137,8 +146,9 @@ class OutOfCoreNeighbors(BaseEstimator):
     def fit(self, X, y=None):
         """Remember the data to draw the batches from (no copy is made)."""
         self._validate_params()
-        self._fit_X = X
-        self.n_samples_fit_ = X.shape[0]
+        # No copy of a numeric array (a memmap stays on disk).
+        self._fit_X = check_array(X, dtype=[np.float64, np.float32])
+        self.n_samples_fit_ = self._fit_X.shape[0]
         return self
 
     def _candidate_blocks(self, n_queries):
@@ -170,12 +180,15 @@ class OutOfCoreNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors)
             Indices into the fitted data, closest first.
         """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
         n_seen = min(self.n_batches * self.batch_size, self.n_samples_fit_)
-        if n_neighbors > n_seen:
+        if not 1 <= n_neighbors <= n_seen:
             raise ValueError(
-                f"n_neighbors={n_neighbors} is more than the {n_seen} samples a "
-                f"query sees (n_batches={self.n_batches} x batch_size="
-                f"{self.batch_size}); raise n_batches or batch_size."
+                f"n_neighbors={n_neighbors} must be between 1 and the {n_seen} "
+                f"samples a query sees (n_batches={self.n_batches} x batch_size="
+                f"{self.batch_size}); the classifiers ask for their n_neighbors + 1 "
+                "to leave the sample itself out. Raise n_batches or batch_size."
             )
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         distances = np.empty((len(X), n_neighbors), dtype=np.float64)

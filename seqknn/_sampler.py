@@ -20,6 +20,7 @@ from sklearn.utils.validation import validate_data
 from ._docstrings import fill_doc
 from ._memory import MNkNNVecClassifier
 from ._seq2seq import V2VSLSClassifier
+from ._training import seeded_torch_rng
 
 # Passes of MC-dropout prediction over the training data before falling back to
 # the vectors predicted around samples of the class itself.
@@ -62,6 +63,7 @@ class _BaseNeighborSampler(BaseOverSampler):
         rng = check_random_state(self.random_state)
         needs = {c: n for c, n in self.sampling_strategy_.items() if n > 0}
         if not needs:
+            self.estimator_ = None
             return X.copy(), y.copy()
         model = self._model(rng.randint(np.iinfo(np.int32).max)).fit(X, y)
         self.estimator_ = model
@@ -78,8 +80,8 @@ class _BaseNeighborSampler(BaseOverSampler):
                 for layer in module.modules():
                     if isinstance(layer, torch.nn.Dropout):
                         layer.train()
-            with torch.random.fork_rng():
-                torch.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            with seeded_torch_rng(seed, torch.device("cpu")):
                 outputs = model._forward(X_std, module)
             labels = outputs["log_proba"].argmax(axis=2)
             for c in list(missing):

@@ -10,6 +10,7 @@ progress bar and the check for a diverging loss.
 import copy
 import math
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -36,6 +37,24 @@ def resolve_device(device):
             "PyTorch here; use device='auto' or device='cpu'."
         )
     return resolved
+
+
+@contextmanager
+def seeded_torch_rng(seed, device):
+    """Seed torch's RNG for ``device`` inside a fork, leaving the caller's alone.
+
+    Only the generators that are forked are seeded: ``torch.manual_seed`` would
+    also reseed every CUDA device, outside the fork.
+    """
+    cuda = []
+    if device.type == "cuda":
+        cuda = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def minibatches(indices, batch_size):

@@ -81,6 +81,8 @@ def test_random_state_gives_identical_fits(Model, blobs):
     b = Model(random_state=3, **FAST).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     np.testing.assert_array_equal(a.memory_, b.memory_)
+    c = Model(random_state=4, **FAST).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
 
 
 def test_prediction_memories_come_from_the_training_data(blobs):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
 from seqknn import OutOfCoreNeighbors
@@ -55,9 +56,6 @@ def test_bad_neighbors_object():
 
         def kneighbors(self, X, n_neighbors, return_distance=False):
             return np.zeros((len(X), 1), dtype=int)
-
-        def get_params(self, deep=True):
-            return {}
 
     with pytest.raises(ValueError, match="returned neighbour indices of shape"):
         training_neighbors(np.zeros((5, 2)), 2, Broken())
@@ -124,7 +122,7 @@ def test_algorithm_1_reproducible_and_never_self():
 def test_algorithm_1_needs_enough_samples_per_query():
     X = np.zeros((100, 2))
     search = OutOfCoreNeighbors(n_batches=1, batch_size=4).fit(X)
-    with pytest.raises(ValueError, match="raise n_batches or batch_size"):
+    with pytest.raises(ValueError, match="Raise n_batches or batch_size"):
         search.kneighbors(X, 5)
 
 
@@ -140,3 +138,42 @@ def test_classifier_with_out_of_core_neighbors():
     ).fit(X, y)
     assert clf.score(X, y) > 0.9
     assert not hasattr(search, "n_samples_fit_")  # cloned, not fitted in place
+    # The strategy is used: exact targets train a different network.
+    exact = clone(clf).set_params(neighbors="exact").fit(X, y)
+    assert exact.history_["neighbor_labels"] != clf.history_["neighbor_labels"]
+
+
+def test_unseeded_strategy_follows_the_estimator_random_state():
+    from sklearn.datasets import make_blobs
+
+    from seqknn import V2LSClassifier
+
+    X, y = make_blobs(n_samples=200, centers=2, random_state=0)
+    params = dict(
+        neighbors=OutOfCoreNeighbors(n_batches=2, batch_size=16),
+        hidden_size=8,
+        batch_size=32,
+        max_epochs=3,
+    )
+    a = V2LSClassifier(random_state=0, **params).fit(X, y)
+    b = V2LSClassifier(random_state=0, **params).fit(X, y)
+    assert a.history_ == b.history_
+    seeds = [
+        training_neighbors(X, 3, params["neighbors"], random_state=s) for s in (0, 1)
+    ]
+    assert not np.array_equal(*seeds)
+
+
+def test_strategy_without_get_params():
+    class Plain:
+        def fit(self, X):
+            self.nn = NearestNeighbors().fit(X)
+            return self
+
+        def kneighbors(self, X, n_neighbors, return_distance=False):
+            return self.nn.kneighbors(X, n_neighbors, return_distance=False)
+
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    np.testing.assert_array_equal(
+        training_neighbors(X, 3, Plain()), training_neighbors(X, 3)
+    )

@@ -137,6 +137,16 @@ def test_shortfall_is_filled_with_a_warning(separated, monkeypatch):
     assert Counter(y_res)[1] == 800
 
 
+def test_nothing_to_generate(separated):
+    X, y = separated
+    sampler = SAMPLERS[0](sampling_strategy="minority").fit(X, y)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert sampler.estimator_ is not None
+    X_res, y_res = sampler.set_params(sampling_strategy={1: 30}).fit_resample(X, y)
+    assert sampler.estimator_ is None
+    np.testing.assert_array_equal(X_res, X)
+
+
 def test_sparse_input_is_rejected_clearly(separated):
     X, y = separated
     with pytest.raises(TypeError, match="dense data is required"):

@@ -214,6 +214,13 @@ def test_too_few_samples_for_validation_split():
     clf.set_params(early_stopping=False).fit(X, y)
 
 
+def test_batch_norm_needs_two_samples_per_batch(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="batch_norm=True needs batch_size >= 2"):
+        V2LSClassifier(**{**FAST, "batch_size": 1}).fit(X, y)
+    V2LSClassifier(**{**FAST, "batch_size": 1, "batch_norm": False, "max_epochs": 1})
+
+
 @pytest.mark.parametrize("k", [0, -1])
 def test_non_positive_k(blobs, k):
     X, y = blobs
