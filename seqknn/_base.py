@@ -171,7 +171,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         }
         if self._predicts_neighbors:
             neighbors = training_neighbors(
-                X_std, self.n_neighbors, self.neighbors, random_state=rng
+                X_std, self.n_neighbors, self.neighbors, rng, candidates=train_idx
             )
             data["neighbors"] = torch.from_numpy(neighbors).to(device)
         train_t = torch.from_numpy(train_idx).to(device)
@@ -209,6 +209,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 description=type(self).__name__,
             )
         self.module_ = module.cpu().eval()
+        self._finish_fit(X_std, y_encoded)
         return self
 
     def _monitor(self):
@@ -242,6 +243,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
 
     def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
         """Hook run before training, e.g. to store what prediction needs."""
+
+    def _finish_fit(self, X_std, y_encoded):
+        """Hook run after training, e.g. to index all data for prediction."""
 
     def _run_module(self, module, x, *, pool=None):
         """Run ``module`` on the batch ``x``.
@@ -370,6 +374,11 @@ class VectorVoteMixin:
     """
 
     def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
+        # While training, vote with the training split only: a validation
+        # sample must not label its own predicted vectors.
+        self._finish_fit(X_std[train_idx], y_encoded[train_idx])
+
+    def _finish_fit(self, X_std, y_encoded):
         self._vote_index = NearestNeighbors(n_neighbors=1).fit(X_std)
         self._vote_labels = y_encoded
 

@@ -32,7 +32,9 @@ def _exclude_self(indices):
     return indices[~is_self].reshape(n_samples, indices.shape[1] - 1)
 
 
-def training_neighbors(X, n_neighbors, neighbors="exact", random_state=None):
+def training_neighbors(
+    X, n_neighbors, neighbors="exact", random_state=None, candidates=None
+):
     """Indices of the ``n_neighbors`` nearest other training samples, nearest first.
 
     Parameters
@@ -50,6 +52,11 @@ def training_neighbors(X, n_neighbors, neighbors="exact", random_state=None):
     random_state : int, RandomState instance or None, default=None
         Seeds a randomised ``neighbors`` object whose own ``random_state`` is
         None, so that the caller's seed makes the targets reproducible.
+    candidates : ndarray of int, default=None
+        Indices of the samples that may be neighbours (all by default). The
+        estimators pass their training split, so that validation samples are
+        never the targets of training samples; every sample, validation ones
+        included, gets neighbours among the candidates.
 
     Returns
     -------
@@ -76,9 +83,16 @@ def training_neighbors(X, n_neighbors, neighbors="exact", random_state=None):
         if "random_state" in params and params["random_state"] is None:
             seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             search.set_params(random_state=int(seed))
-    search.fit(X)
+    candidates = np.arange(len(X)) if candidates is None else np.asarray(candidates)
+    if len(candidates) <= n_neighbors:
+        raise ValueError(
+            f"n_neighbors={n_neighbors} needs more than {n_neighbors} samples to "
+            f"choose neighbours from, but there are {len(candidates)}. Lower "
+            "n_neighbors or pass more data."
+        )
+    search.fit(X[candidates])
     indices = search.kneighbors(X, n_neighbors + 1, return_distance=False)
-    indices = np.asarray(indices, dtype=np.int64)
+    indices = candidates[np.asarray(indices, dtype=np.int64)]
     if indices.shape != (X.shape[0], n_neighbors + 1):
         raise ValueError(
             f"The neighbours object {neighbors!r} returned neighbour indices of "

@@ -177,3 +177,16 @@ def test_strategy_without_get_params():
     np.testing.assert_array_equal(
         training_neighbors(X, 3, Plain()), training_neighbors(X, 3)
     )
+
+
+def test_neighbours_among_candidates_only():
+    X = np.random.RandomState(4).normal(size=(50, 3))
+    candidates = np.arange(0, 50, 2)  # the "training split"
+    indices = training_neighbors(X, 3, candidates=candidates)
+    assert np.isin(indices, candidates).all()
+    assert not (indices == np.arange(50)[:, None]).any()
+    d = np.linalg.norm(X[:, None] - X[None, candidates], axis=2)
+    d[candidates, np.arange(len(candidates))] = np.inf  # a sample is not its own
+    np.testing.assert_array_equal(indices, candidates[np.argsort(d, axis=1)[:, :3]])
+    with pytest.raises(ValueError, match="needs more than 3 samples"):
+        training_neighbors(X, 3, candidates=candidates[:3])

@@ -110,6 +110,8 @@ def test_early_stopping_stops_before_max_epochs():
 def test_v2vs_probabilities_are_vote_shares(blobs):
     X, y = blobs
     clf = V2VSClassifier(**{**FAST, "n_neighbors": 4}).fit(X, y)
+    # Validation votes used the training split; prediction votes use all data.
+    assert clf._vote_index.n_samples_fit_ == len(X)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba * 4, np.round(proba * 4), atol=1e-12)
     neighbors = clf.predict_neighbors(X[:7])
