@@ -22,8 +22,8 @@ n_memory_draws : int, default=1
     over the draws are averaged. More draws give steadier predictions that
     depend less on one random memory, at a proportional cost in prediction
     time. On the credit-card data (5 seeds, ``benchmarks/bench_classifiers.py``)
-    5 draws raised MNkNN's macro-F1 from 0.656 to 0.668 and lowered
-    ``predict_proba`` throughput from about 960,000 to 260,000 rows per second.
+    5 draws raised MNkNN's macro-F1 from 0.647 to 0.660 and lowered
+    ``predict_proba`` throughput from about 380,000 to 110,000 rows per second.
 embedding_size : int, default=32
     Size of the embeddings A, B, C and the controller state u. Not stated in
     the paper; 32 is a choice made here.""",

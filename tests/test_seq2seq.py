@@ -220,7 +220,9 @@ def test_batch_norm_needs_two_samples_per_batch(blobs):
     X, y = blobs
     with pytest.raises(ValueError, match="batch_norm=True needs batch_size >= 2"):
         V2LSClassifier(**{**FAST, "batch_size": 1}).fit(X, y)
-    V2LSClassifier(**{**FAST, "batch_size": 1, "batch_norm": False, "max_epochs": 1})
+    V2LSClassifier(
+        **{**FAST, "batch_size": 1, "batch_norm": False, "max_epochs": 1}
+    ).fit(X, y)
 
 
 @pytest.mark.parametrize("k", [0, -1])
