@@ -10,6 +10,7 @@ Every module's ``forward`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
 """
 
 import copy
+import time
 from abc import abstractmethod
 from numbers import Integral, Real
 
@@ -23,8 +24,23 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
+from ._data import (
+    ScaledRows,
+    check_lazy_X,
+    device_rows,
+    is_lazy,
+    streaming_scaler,
+    take_rows,
+)
 from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import training_neighbors
 from ._training import resolve_device, seeded_torch_rng, train_module
@@ -125,7 +141,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; numeric, finite.
+            Training data; numeric, finite. A ``numpy.memmap`` or another
+            on-disk array-like (a dask array, an h5py or zarr dataset) is read
+            in chunks and never loaded whole; pair it with a neighbour strategy
+            that reads in chunks too, such as
+            :class:`~seqknn.OutOfCoreNeighbors`.
         y : array-like of shape (n_samples,)
             Class labels, of any type ``np.unique`` can sort.
 
@@ -135,9 +155,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
-        )
+        if is_lazy(X):
+            X, y = self._validate_lazy(X, y)
+        else:
+            X, y = validate_data(
+                self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
+            )
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         n_samples, n_features = X.shape
@@ -161,36 +184,44 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
 
-        self.scaler_ = StandardScaler().fit(X)
-        X_std = self.scaler_.transform(X).astype(np.float32)
+        if is_lazy(X):
+            self.scaler_ = streaming_scaler(X)
+            X_std = ScaledRows(X, self.scaler_)
+        else:
+            self.scaler_ = StandardScaler().fit(X)
+            X_std = self.scaler_.transform(X).astype(np.float32)
         train_idx, val_idx = self._split(y_encoded, rng)
         self._prepare_fit(X_std, y_encoded, train_idx, rng)
-        data = {
-            "x": torch.from_numpy(X_std).to(device),
-            "labels": torch.from_numpy(y_encoded.astype(np.int64)).to(device),
-        }
+        rows = device_rows(X_std, device)
+        labels = torch.from_numpy(y_encoded.astype(np.int64)).to(device)
+        started = time.perf_counter()
+        neighbors = None
         if self._predicts_neighbors:
             neighbors = training_neighbors(
                 X_std, self.n_neighbors, self.neighbors, rng, candidates=train_idx
             )
-            data["neighbors"] = torch.from_numpy(neighbors).to(device)
+            neighbors = torch.from_numpy(neighbors).to(device)
+        self.fit_times_ = {"neighbors": time.perf_counter() - started}
         train_t = torch.from_numpy(train_idx).to(device)
-        pool = (data["x"], train_t)
 
         def objective(indices):
-            x = data["x"][indices]
-            targets = {"labels": data["labels"][indices]}
-            if "neighbors" in data:
-                neighbors = data["neighbors"][indices]
-                targets["neighbor_labels"] = data["labels"][neighbors]
-                targets["neighbor_vectors"] = data["x"][neighbors]
-            return self._loss(self._run_module(module, x, pool=pool), targets)
+            targets = {"labels": labels[indices]}
+            if neighbors is not None:
+                # Only an (n, K) index array is kept; the neighbours' labels
+                # and rows are gathered per minibatch.
+                batch_neighbors = neighbors[indices]
+                targets["neighbor_labels"] = labels[batch_neighbors]
+                if self._predicts_vectors:
+                    targets["neighbor_vectors"] = rows(batch_neighbors)
+            outputs = self._run_module(module, rows(indices), pool=(rows, train_t))
+            return self._loss(outputs, targets)
 
         def score(indices):
             indices = indices.cpu().numpy()
             proba = self._predict_proba_std(X_std[indices], module)
             return np.mean(proba.argmax(axis=1) == y_encoded[indices])
 
+        started = time.perf_counter()
         with seeded_torch_rng(int(rng.randint(np.iinfo(np.int32).max)), device):
             module = self._build_module(n_features, len(self.classes_)).to(device)
             self.history_, self.n_iter_ = train_module(
@@ -208,9 +239,25 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 verbose=self.verbose,
                 description=type(self).__name__,
             )
+        self.fit_times_["training"] = time.perf_counter() - started
         self.module_ = module.cpu().eval()
         self._finish_fit(X_std, y_encoded)
         return self
+
+    def _validate_lazy(self, X, y):
+        """Validate on-disk ``X`` without reading it; its values are checked as
+        they are read."""
+        check_lazy_X(X)
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=True)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is "
+                "required."
+            )
+        return X, y
 
     def _monitor(self):
         """What early stopping watches: the ground-truth term where there is one.
@@ -250,15 +297,21 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     def _run_module(self, module, x, *, pool=None):
         """Run ``module`` on the batch ``x``.
 
-        While training, ``pool`` is ``(samples, train_indices)``: the standardised
-        samples and the indices of those in the training split, which models
-        with an external memory draw it from. It is None at prediction.
+        While training, ``pool`` is ``(rows, train_indices)``: a function giving
+        the standardised rows of sample indices, and the indices of the
+        training split, which models with an external memory draw it from. It
+        is None at prediction.
         """
         return module(x)
 
     # -------------------------------------------------------------- predict
     def _validate_X_predict(self, X):
         check_is_fitted(self)
+        if is_lazy(X):
+            check_lazy_X(X)
+            _check_feature_names(self, X, reset=False)
+            _check_n_features(self, X, reset=False)
+            return ScaledRows(X, self.scaler_)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return self.scaler_.transform(X).astype(np.float32)
 
@@ -376,7 +429,7 @@ class VectorVoteMixin:
     def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
         # While training, vote with the training split only: a validation
         # sample must not label its own predicted vectors.
-        self._finish_fit(X_std[train_idx], y_encoded[train_idx])
+        self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
 
     def _finish_fit(self, X_std, y_encoded):
         self._vote_index = NearestNeighbors(n_neighbors=1).fit(X_std)

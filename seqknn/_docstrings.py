@@ -142,7 +142,10 @@ history_ : dict of str to list of float
     validation accuracy ``"val_score"``; with early stopping, the weights
     kept are those of the best epoch.
 n_iter_ : int
-    Number of epochs run.""",
+    Number of epochs run.
+fit_times_ : dict of str to float
+    Seconds spent in ``fit`` computing the neighbour targets (``"neighbors"``)
+    and training the network (``"training"``).""",
     "fitted_memory": """\
 memory_ : ndarray of shape (n_memory_draws, memory_size, n_features)
     The standardised training samples the memory holds at prediction.""",

@@ -177,9 +177,9 @@ class _BaseMemory(BaseKNNNetwork):
 
     def _run_module(self, module, x, *, pool=None):
         if pool is not None and module.training:
-            samples, candidates = pool
+            rows, candidates = pool
             drawn = torch.randperm(len(candidates), device=candidates.device)
-            return module(x, samples[candidates[drawn[: self.memory_size]]])
+            return module(x, rows(candidates[drawn[: self.memory_size]]))
         memories = torch.from_numpy(self.memory_).to(x)
         outputs = [module(x, memory) for memory in memories]
         if len(outputs) == 1:

@@ -17,6 +17,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._data import check_lazy_X, is_lazy, take_rows
+
 
 def _exclude_self(indices):
     """Drop each row's own index from (n, K + 1) neighbour indices, giving (n, K).
@@ -90,7 +92,7 @@ def training_neighbors(
             f"choose neighbours from, but there are {len(candidates)}. Lower "
             "n_neighbors or pass more data."
         )
-    search.fit(X[candidates])
+    search.fit(take_rows(X, candidates))
     indices = search.kneighbors(X, n_neighbors + 1, return_distance=False)
     indices = candidates[np.asarray(indices, dtype=np.int64)]
     if indices.shape != (X.shape[0], n_neighbors + 1):
@@ -101,6 +103,59 @@ def training_neighbors(
             "like sklearn.neighbors.NearestNeighbors."
         )
     return _exclude_self(indices)
+
+
+def _check_rows(X):
+    """Data to read rows from: checked in memory, or read lazily from disk."""
+    if is_lazy(X):
+        check_lazy_X(X)
+        return X
+    return check_array(X, dtype=[np.float64, np.float32])
+
+
+def block_kneighbors(queries, points, n_neighbors):
+    """Exact ``n_neighbors`` nearest ``points`` of every query, both in memory.
+
+    The kernel of the blocked searches: float32 squared distances in the
+    expanded form ||q||^2 - 2 q.p + ||p||^2 (one matrix product), a partial
+    sort, then the chosen distances recomputed directly in float64.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_features)
+    points : ndarray of shape (n_points, n_features)
+    n_neighbors : int
+        At most ``n_points``.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, n_neighbors), dtype float64
+        Euclidean distances, ascending along each row.
+    indices : ndarray of shape (n_queries, n_neighbors), dtype int64
+        Row indices into ``points``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqknn._neighbors import block_kneighbors
+    >>> points = np.array([[0.0], [1.0], [3.0]])
+    >>> block_kneighbors(np.array([[2.5]]), points, 2)
+    (array([[0.5, 1.5]]), array([[2, 1]]))
+    """
+    queries = np.asarray(queries, dtype=np.float32)
+    points = np.asarray(points, dtype=np.float32)
+    sq = (
+        np.square(queries).sum(1)[:, None]
+        - 2 * queries @ points.T
+        + np.square(points).sum(1)[None, :]
+    )
+    nearest = np.argpartition(sq, n_neighbors - 1, axis=1)[:, :n_neighbors]
+    order = np.argsort(np.take_along_axis(sq, nearest, axis=1), axis=1, kind="stable")
+    chosen = np.take_along_axis(nearest, order, axis=1).astype(np.int64)
+    # Recomputed directly: the expanded form loses precision for near-zero
+    # distances.
+    diff = points[chosen].astype(np.float64) - queries[:, None, :]
+    return np.linalg.norm(diff, axis=2), chosen
 
 
 class OutOfCoreNeighbors(BaseEstimator):
@@ -160,8 +215,7 @@ class OutOfCoreNeighbors(BaseEstimator):
     def fit(self, X, y=None):
         """Remember the data to draw the batches from (no copy is made)."""
         self._validate_params()
-        # No copy of a numeric array (a memmap stays on disk).
-        self._fit_X = check_array(X, dtype=[np.float64, np.float32])
+        self._fit_X = _check_rows(X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         return self
 
@@ -195,7 +249,7 @@ class OutOfCoreNeighbors(BaseEstimator):
             Indices into the fitted data, closest first.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32])
+        X = _check_rows(X)
         n_seen = min(self.n_batches * self.batch_size, self.n_samples_fit_)
         if not 1 <= n_neighbors <= n_seen:
             raise ValueError(
@@ -207,22 +261,8 @@ class OutOfCoreNeighbors(BaseEstimator):
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         distances = np.empty((len(X), n_neighbors), dtype=np.float64)
         for rows, candidates in self._candidate_blocks(len(X)):
-            queries = np.asarray(X[rows], dtype=np.float32)
             points = np.asarray(self._fit_X[candidates], dtype=np.float32)
-            sq = (
-                np.square(queries).sum(1)[:, None]
-                - 2 * queries @ points.T
-                + np.square(points).sum(1)[None, :]
-            )
-            nearest = np.argpartition(sq, n_neighbors - 1, axis=1)[:, :n_neighbors]
-            order = np.argsort(
-                np.take_along_axis(sq, nearest, axis=1), axis=1, kind="stable"
-            )
-            chosen = np.take_along_axis(nearest, order, axis=1)
+            dist, chosen = block_kneighbors(X[rows], points, n_neighbors)
             indices[rows] = candidates[chosen]
-            if return_distance:
-                # Recomputed directly: the expanded form above loses precision
-                # for near-zero distances.
-                diff = points[chosen] - queries[:, None, :]
-                distances[rows] = np.linalg.norm(diff.astype(np.float64), axis=2)
+            distances[rows] = dist
         return (distances, indices) if return_distance else indices

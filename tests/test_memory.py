@@ -126,7 +126,7 @@ def test_training_draws_a_fresh_memory_per_minibatch(blobs):
 
     module = Recorder().train()
     samples = torch.arange(100.0).reshape(50, 2)
-    pool = (samples, torch.arange(10, 50))
+    pool = (samples.__getitem__, torch.arange(10, 50))
     for _ in range(2):
         clf._run_module(module, samples[:4], pool=pool)
     assert seen[0].shape == (16, 2)

@@ -1,0 +1,226 @@
+"""Training data in memory, or read from disk in chunks.
+
+In-memory data (arrays, lists, DataFrames) is validated by scikit-learn,
+standardised once and, for training, moved whole to the device. Data that may
+not fit in memory (a ``numpy.memmap``, a dask array, an h5py or zarr dataset:
+anything 2-D with ``shape``, ``dtype`` and row slicing) is never read whole:
+the standardisation statistics come from one streaming pass, and
+:class:`ScaledRows` then reads, standardises and checks the rows each step asks
+for (a minibatch, its neighbours' rows, a block of queries). Everything
+downstream indexes the standardised data through ``X_std[rows]`` and
+``take_rows``, so it does not care which of the two it has.
+"""
+
+import mmap
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.preprocessing import StandardScaler
+
+# Rows per chunk of a streaming pass: about this many bytes of input.
+_CHUNK_BYTES = 64 * 2**20
+# A memmap's pages stay resident after they are read, and count towards the
+# process's memory, until the kernel needs them; they are dropped after this
+# many bytes (pages touched, at least one page per row read).
+_RELEASE_BYTES = 256 * 2**20
+_PAGE = mmap.PAGESIZE
+
+
+def is_lazy(X):
+    """Whether ``X`` is read in chunks rather than loaded whole.
+
+    True for a ``numpy.memmap`` and for 2-D array-likes that are not numpy
+    arrays, lists, DataFrames, sparse matrices or tensors but have ``shape``,
+    ``dtype`` and ``__getitem__`` (dask arrays, h5py and zarr datasets).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqknn._data import is_lazy
+    >>> is_lazy(np.zeros((2, 2))), is_lazy([[0.0, 1.0]])
+    (False, False)
+    """
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, (np.ndarray, list, tuple, torch.Tensor)) or sp.issparse(X):
+        return False
+    return (
+        all(hasattr(X, attr) for attr in ("shape", "dtype", "__getitem__"))
+        and len(X.shape) == 2
+    )
+
+
+def chunk_rows(n_features, itemsize=8):
+    """Rows per chunk of a streaming pass over data with ``n_features`` columns."""
+    return max(1, _CHUNK_BYTES // max(1, n_features * itemsize))
+
+
+def check_lazy_X(X):
+    """Check what can be checked without reading ``X``: 2-D, numeric, non-empty."""
+    if len(X.shape) != 2:
+        raise ValueError(
+            f"Expected a 2-D array, got an array of shape {X.shape}; reshape it "
+            "to (n_samples, n_features)."
+        )
+    if np.dtype(X.dtype).kind not in "biuf":
+        raise ValueError(
+            f"X read in chunks must have a numeric dtype, got {X.dtype}. Convert "
+            "it to float32 or float64 on disk."
+        )
+    if X.shape[1] < 1:
+        raise ValueError(f"X has {X.shape[1]} features; at least 1 is required.")
+
+
+def streaming_scaler(X):
+    """StandardScaler fitted in one pass over the rows of ``X``, chunk by chunk."""
+    scaler = StandardScaler()
+    step = chunk_rows(X.shape[1], np.dtype(X.dtype).itemsize)
+    for start in range(0, X.shape[0], step):
+        chunk = _finite(np.asarray(X[start : start + step]), start)
+        scaler.partial_fit(chunk)
+        _release(X, chunk.nbytes)
+    return scaler
+
+
+def _finite(block, first_row=None):
+    if not np.isfinite(block).all():
+        where = "" if first_row is None else f" (in the rows from {first_row})"
+        raise ValueError(
+            f"Input X contains NaN or infinity{where}. Remove or impute those "
+            "values, e.g. with sklearn.impute.SimpleImputer."
+        )
+    return block
+
+
+def _release(X, n_bytes):
+    """Let the kernel take back the pages of a memmap read so far.
+
+    Not for a copy-on-write memmap (mode "c"), whose changed pages would be
+    lost; reading a memmap never changes it, so its pages can be dropped.
+    """
+    mapping = getattr(X, "_mmap", None)
+    if mapping is None or getattr(X, "mode", "c") == "c":
+        return
+    read = _BYTES_READ.get(id(mapping), 0) + n_bytes
+    if read >= _RELEASE_BYTES:
+        _drop_pages(mapping)
+        read = 0
+    _BYTES_READ[id(mapping)] = read
+
+
+def _drop_pages(mapping):
+    mapping.madvise(mmap.MADV_DONTNEED)
+
+
+# Bytes read from each memmap (by id of its mmap) since its pages were dropped.
+_BYTES_READ = {}
+
+
+class ScaledRows:
+    """Rows of a 2-D array-like, standardised as they are read, as float32.
+
+    ``X_std[rows]`` (a slice or integer array of any shape) reads only those
+    rows, in sorted order, and returns a float32 array; ``subset(rows)`` is a
+    view of some rows, read nothing. Non-finite values raise an error when
+    read.
+
+    Parameters
+    ----------
+    source : array-like of shape (n_samples, n_features)
+        The data on disk (or in a dask array).
+    scaler : StandardScaler
+        Fitted; its ``transform`` standardises each block read.
+    rows : ndarray of int, default=None
+        The rows of ``source`` this view holds, all by default.
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, source, scaler, rows=None):
+        self.source = source
+        self.scaler = scaler
+        self.rows = rows
+        n_rows = source.shape[0] if rows is None else len(rows)
+        self.shape = (n_rows, source.shape[1])
+
+    def __len__(self):
+        return self.shape[0]
+
+    def subset(self, rows):
+        """A view of the rows ``rows`` of this view."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return ScaledRows(self.source, self.scaler, self._source_rows(rows))
+
+    def _source_rows(self, rows):
+        return rows if self.rows is None else self.rows[rows]
+
+    def __getitem__(self, key):
+        columns = slice(None)
+        if isinstance(key, tuple):  # dask's from_array reads X[rows, columns]
+            key, columns = key
+        if isinstance(key, slice) and self.rows is None:
+            start, stop, step = key.indices(self.shape[0])
+            block = np.asarray(self.source[start:stop:step])
+            shape = (len(block),)
+        else:
+            if isinstance(key, slice):
+                key = np.arange(self.shape[0])[key]
+            key = np.asarray(key, dtype=np.int64)
+            shape = key.shape
+            wanted = self._source_rows(key.ravel())
+            # Read each row once, in increasing order (h5py needs that, and
+            # it reads a memmap sequentially), then put them in the asked order.
+            unique, inverse = np.unique(wanted, return_inverse=True)
+            block = np.asarray(self.source[unique])[inverse]
+            start = None
+        _release(self.source, max(block.nbytes, len(block) * _PAGE))
+        block = _finite(block, start)
+        if block.dtype.kind != "f":
+            block = block.astype(np.float64)
+        scaled = self.scaler.transform(block).astype(np.float32, copy=False)
+        return scaled.reshape(*shape, self.shape[1])[..., columns]
+
+    def __array__(self, dtype=None, copy=None):
+        # For neighbour strategies that need the data in memory.
+        return self[:].astype(dtype or self.dtype, copy=False)
+
+    def to_dask(self):
+        """The standardised rows as a lazy dask array (for DaskNeighbors)."""
+        from ._optional import import_optional
+
+        da = import_optional("dask.array", "ScaledRows.to_dask")
+        source = self.source
+        if not isinstance(source, da.Array):
+            step = chunk_rows(self.shape[1], np.dtype(source.dtype).itemsize)
+            source = da.from_array(source, chunks=(step, -1))
+        if self.rows is not None:
+            source = source[self.rows]
+        mean, scale = self.scaler.mean_, self.scaler.scale_
+        return ((source - mean) / scale).astype(np.float32)
+
+
+def take_rows(X, rows):
+    """``X[rows]``: a copy for an in-memory array, a view for :class:`ScaledRows`."""
+    if isinstance(X, ScaledRows):
+        return X.subset(rows)
+    return X[rows]
+
+
+def device_rows(X_std, device):
+    """A function ``rows(indices) -> Tensor`` giving standardised rows on ``device``.
+
+    In-memory data is moved to the device once and indexed there; data read in
+    chunks is read per call (a minibatch, its neighbours) and moved then.
+    Indices of any shape give a tensor of that shape plus the feature axis.
+    """
+    if isinstance(X_std, ScaledRows):
+
+        def rows(indices):
+            block = X_std[indices.cpu().numpy()]
+            return torch.from_numpy(block).to(indices.device)
+
+        return rows
+    on_device = torch.from_numpy(X_std).to(device)
+    return on_device.__getitem__
