@@ -7,7 +7,7 @@ estimators.
 
 from ._base import BaseKNNNetwork
 from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
-from ._neighbors import OutOfCoreNeighbors
+from ._neighbors import ExactNeighbors, OutOfCoreNeighbors
 from ._sampler import MNkNNVecSampler, V2VSLSSampler
 from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
@@ -15,6 +15,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BaseKNNNetwork",
+    "ExactNeighbors",
     "MNkNNClassifier",
     "MNkNNVecClassifier",
     "MNkNNVecSampler",

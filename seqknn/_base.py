@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._available_if import available_if
@@ -42,7 +41,7 @@ from ._data import (
     take_rows,
 )
 from ._losses import knn_loss, mean_step_log_proba
-from ._neighbors import training_neighbors
+from ._neighbors import ExactNeighbors, training_neighbors
 from ._training import resolve_device, seeded_torch_rng, train_module
 
 _PREDICT_BATCH = 8192
@@ -432,14 +431,13 @@ class VectorVoteMixin:
         self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
 
     def _finish_fit(self, X_std, y_encoded):
-        self._vote_index = NearestNeighbors(n_neighbors=1).fit(X_std)
+        self._vote_index = ExactNeighbors().fit(X_std)
         self._vote_labels = y_encoded
 
     def _step_labels(self, outputs):
         vectors = outputs["vectors"]
-        # In the dtype of the index: mixed dtypes fall back to a slow search.
         queries = vectors.reshape(-1, vectors.shape[2]).astype(np.float32)
-        nearest = self._vote_index.kneighbors(queries, return_distance=False)
+        nearest = self._vote_index.kneighbors(queries, 1, return_distance=False)
         return self._vote_labels[nearest[:, 0]].reshape(vectors.shape[:2])
 
     def _proba_from_outputs(self, outputs):

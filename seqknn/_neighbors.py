@@ -11,13 +11,17 @@ and nothing else changes.
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import check_lazy_X, is_lazy, take_rows
+from ._training import resolve_device
+
+# Floats in one block of squared distances (64 MiB in float32).
+_TILE = 2**24
 
 
 def _exclude_self(indices):
@@ -46,11 +50,11 @@ def training_neighbors(
     n_neighbors : int
         Number of neighbours K per sample; ``n_samples`` must exceed it.
     neighbors : "exact" or estimator
-        ``"exact"`` searches exactly with scikit-learn's ``NearestNeighbors``
-        (Euclidean). Any object with ``fit(X)`` and
-        ``kneighbors(X, n_neighbors, return_distance=False)`` can be passed instead,
-        for example ``NearestNeighbors(metric="manhattan")`` or an approximate
-        index with that interface; it is cloned, never fitted in place.
+        ``"exact"`` searches exactly with :class:`ExactNeighbors` (Euclidean).
+        Any object with ``fit(X)`` and ``kneighbors(X, n_neighbors,
+        return_distance=False)`` can be passed instead, for example
+        ``NearestNeighbors(metric="manhattan")`` or an approximate index with
+        that interface; it is cloned, never fitted in place.
     random_state : int, RandomState instance or None, default=None
         Seeds a randomised ``neighbors`` object whose own ``random_state`` is
         None, so that the caller's seed makes the targets reproducible.
@@ -77,7 +81,7 @@ def training_neighbors(
            [2, 1]])
     """
     if isinstance(neighbors, str) and neighbors == "exact":
-        search = NearestNeighbors(n_neighbors=n_neighbors + 1, algorithm="brute")
+        search = ExactNeighbors()
     else:
         # safe=False: an object without get_params is deep-copied instead.
         search = clone(neighbors, safe=False)
@@ -156,6 +160,148 @@ def block_kneighbors(queries, points, n_neighbors):
     # distances.
     diff = points[chosen].astype(np.float64) - queries[:, None, :]
     return np.linalg.norm(diff, axis=2), chosen
+
+
+def _smallest(values, k):
+    """(values, column indices) of the k smallest entries of each row."""
+    return torch.topk(values, k, dim=1, largest=False, sorted=False)
+
+
+class ExactNeighbors(BaseEstimator):
+    """Exact Euclidean nearest neighbours by blocked float32 matrix products.
+
+    The search behind ``neighbors="exact"``. For a block of queries and a
+    block of fitted samples it computes ||p||^2 - 2 q.p (one fused matrix
+    product; ||q||^2 does not change a query's ranking), keeps each query's
+    closest candidates of the block and merges them with those of the blocks
+    before, as faiss does. The distances of the 2K closest candidates are then
+    recomputed directly in float64 and sorted, so that float32 rounding of the
+    expanded form cannot reorder neighbours unless they are within rounding
+    of each other. The blocks bound the memory used to one block of distances;
+    fitted data on disk is read block by block and never loaded whole.
+
+    Parameters
+    ----------
+    query_block_size : int, default=1024
+        Number of queries searched together.
+    device : str or torch.device, default="cpu"
+        Where the products run; ``"auto"`` uses CUDA when a GPU is visible.
+
+    Attributes
+    ----------
+    n_samples_fit_ : int
+        Number of fitted samples.
+    n_features_in_ : int
+        Number of features.
+
+    See Also
+    --------
+    OutOfCoreNeighbors : Approximate neighbours at a cost linear in n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqknn import ExactNeighbors
+    >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    >>> distances, indices = ExactNeighbors().fit(X).kneighbors([[2.5]], 2)
+    >>> distances, indices
+    (array([[0.5, 1.5]]), array([[2, 1]]))
+    """
+
+    _parameter_constraints = {
+        "query_block_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+    }
+
+    def __init__(self, query_block_size=1024, device="cpu"):
+        self.query_block_size = query_block_size
+        self.device = device
+
+    def fit(self, X, y=None):
+        """Remember the data to search (in memory as float32, or on disk)."""
+        self._validate_params()
+        X = _check_rows(X)
+        self._fit_X = X if is_lazy(X) else np.asarray(X, dtype=np.float32)
+        self.n_samples_fit_, self.n_features_in_ = X.shape
+        return self
+
+    def _fitted_blocks(self, device, block_rows):
+        """Yield (first row, rows, squared norms) per block of the fitted data."""
+        for start in range(0, self.n_samples_fit_, block_rows):
+            rows = self._fit_X[start : start + block_rows]
+            rows = torch.as_tensor(np.asarray(rows, dtype=np.float32), device=device)
+            yield start, rows, rows.square().sum(1)
+
+    def kneighbors(self, X, n_neighbors, return_distance=True):
+        """The ``n_neighbors`` nearest fitted samples of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Queries.
+        n_neighbors : int
+            Number of neighbours, at most the number of fitted samples.
+        return_distance : bool, default=True
+            Also return the Euclidean distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors)
+            Only when ``return_distance=True``.
+        indices : ndarray of shape (n_queries, n_neighbors)
+            Indices into the fitted data, closest first.
+        """
+        check_is_fitted(self)
+        X = _check_rows(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but ExactNeighbors was fitted with "
+                f"{self.n_features_in_} features."
+            )
+        if not 1 <= n_neighbors <= self.n_samples_fit_:
+            raise ValueError(
+                f"n_neighbors={n_neighbors} must be between 1 and the "
+                f"{self.n_samples_fit_} fitted samples."
+            )
+        device = resolve_device(self.device)
+        n_candidates = min(2 * n_neighbors, self.n_samples_fit_)
+        block_rows = max(n_candidates, _TILE // self.query_block_size)
+        blocks = None
+        if not is_lazy(self._fit_X):  # in memory: moved to the device once
+            blocks = list(self._fitted_blocks(device, block_rows))
+        # Distances only when asked: for the training targets of n samples
+        # from disk, an (n, K) float64 array is memory to spare.
+        distances = np.empty((len(X), n_neighbors)) if return_distance else None
+        indices = np.empty((len(X), n_neighbors), dtype=np.int64)
+        for start in range(0, len(X), self.query_block_size):
+            rows = slice(start, start + self.query_block_size)
+            queries = np.asarray(X[rows], dtype=np.float32)
+            q = torch.from_numpy(queries).to(device)
+            best, best_idx = None, None
+            for first, points, norms in blocks or self._fitted_blocks(
+                device, block_rows
+            ):
+                found, idx = _smallest(
+                    torch.addmm(norms, q, points.T, alpha=-2),
+                    min(n_candidates, len(points)),
+                )
+                idx += first
+                if best is not None:
+                    found, idx = (
+                        torch.cat([best, found], 1),
+                        torch.cat([best_idx, idx], 1),
+                    )
+                    found, keep = _smallest(found, min(n_candidates, found.shape[1]))
+                    idx = idx.gather(1, keep)
+                best, best_idx = found, idx
+            candidates = best_idx.cpu().numpy()
+            points = np.asarray(self._fit_X[candidates], dtype=np.float64)
+            exact = np.linalg.norm(points - queries[:, None, :], axis=2)
+            order = np.lexsort((candidates, exact))[:, :n_neighbors]
+            if return_distance:
+                distances[rows] = np.take_along_axis(exact, order, axis=1)
+            indices[rows] = np.take_along_axis(candidates, order, axis=1)
+        return (distances, indices) if return_distance else indices
 
 
 class OutOfCoreNeighbors(BaseEstimator):
@@ -259,10 +405,11 @@ class OutOfCoreNeighbors(BaseEstimator):
                 "to leave the sample itself out. Raise n_batches or batch_size."
             )
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
-        distances = np.empty((len(X), n_neighbors), dtype=np.float64)
+        distances = np.empty((len(X), n_neighbors)) if return_distance else None
         for rows, candidates in self._candidate_blocks(len(X)):
             points = np.asarray(self._fit_X[candidates], dtype=np.float32)
             dist, chosen = block_kneighbors(X[rows], points, n_neighbors)
             indices[rows] = candidates[chosen]
-            distances[rows] = dist
+            if return_distance:
+                distances[rows] = dist
         return (distances, indices) if return_distance else indices

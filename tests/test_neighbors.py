@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
-from seqknn import OutOfCoreNeighbors
+from seqknn import ExactNeighbors, OutOfCoreNeighbors, _neighbors
 from seqknn._neighbors import training_neighbors
 
 
@@ -190,3 +190,58 @@ def test_neighbours_among_candidates_only():
     np.testing.assert_array_equal(indices, candidates[np.argsort(d, axis=1)[:, :3]])
     with pytest.raises(ValueError, match="needs more than 3 samples"):
         training_neighbors(X, 3, candidates=candidates[:3])
+
+
+def test_exact_neighbors_match_scikit_learn(monkeypatch):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(500, 7)).astype(np.float32)
+    queries = rng.normal(size=(130, 7)).astype(np.float32)
+    expected = NearestNeighbors(algorithm="brute").fit(X).kneighbors(queries, 9)
+    # Several blocks of queries and of fitted samples (at least 18 rows each).
+    monkeypatch.setattr(_neighbors, "_TILE", 64)
+    search = ExactNeighbors(query_block_size=32).fit(X)
+    distances, indices = search.kneighbors(queries, 9)
+    np.testing.assert_array_equal(indices, expected[1])
+    np.testing.assert_allclose(distances, expected[0], rtol=1e-6)
+    assert indices.dtype == np.int64
+
+
+def test_exact_neighbors_ties_and_precision():
+    # Far from the origin the float32 expanded form cannot separate these
+    # points; the float64 re-ranking does, and ties go to the lower index.
+    X = np.array([[1e4, 0.0], [1e4, 0.02], [1e4, 0.01], [1e4, 0.01]])
+    search = ExactNeighbors().fit(X)
+    indices = search.kneighbors([[1e4, 0.0]], 4, return_distance=False)
+    np.testing.assert_array_equal(indices, [[0, 2, 3, 1]])
+
+
+def test_exact_neighbors_read_lazy_data_in_blocks(monkeypatch):
+    class Rows:
+        def __init__(self, array):
+            self.array, self.shape, self.dtype = array, array.shape, array.dtype
+            self.largest = 0
+
+        def __len__(self):
+            return len(self.array)
+
+        def __getitem__(self, key):
+            block = self.array[key]
+            self.largest = max(self.largest, len(block))
+            return block
+
+    X = np.random.RandomState(1).normal(size=(300, 3))
+    monkeypatch.setattr(_neighbors, "_TILE", 50 * 20)
+    lazy = Rows(X)
+    indices = ExactNeighbors(query_block_size=20).fit(lazy).kneighbors(lazy, 4)[1]
+    expected = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)[1]
+    np.testing.assert_array_equal(indices, expected)
+    # Blocks of 50 fitted rows, 20 queries, 20 x 8 candidate rows re-ranked.
+    assert lazy.largest <= 160 < len(X)
+
+
+def test_exact_neighbors_errors():
+    search = ExactNeighbors().fit(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="between 1 and the 5 fitted samples"):
+        search.kneighbors(np.zeros((1, 2)), 6)
+    with pytest.raises(ValueError, match="X has 3 features, but ExactNeighbors"):
+        search.kneighbors(np.zeros((1, 3)), 2)

@@ -1,0 +1,130 @@
+"""Fit V2VSLS on a memmap several times larger than the memory the process may use.
+
+Builds (once) a float64 ``numpy.memmap`` of network-intrusion-like samples: rows
+of the KDD Cup 1999 training split (``seqknn.datasets.load_kddcup99``) drawn with
+replacement plus Gaussian jitter of 0.1 standard deviations per feature, with
+their labels. Then, in a child process whose data segment is capped with
+``RLIMIT_DATA`` (private memory: heap and anonymous mappings, where an in-memory
+copy of X would have to live; the read-only file mapping is not counted), fits
+``V2VSLSClassifier(neighbors=OutOfCoreNeighbors())`` on the memmap, predicts a
+held-out in-memory test set, and reports the peak resident set size
+(``ru_maxrss``) next to the file size.
+
+Run from the repository root::
+
+    python benchmarks/bench_memmap.py --gib 4.5 --limit-gib 1.0
+
+The file (``--path``, default in the system temporary folder) is reused by later
+runs of the same size.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def build(path, n_rows, kdd_path, seed=0):
+    from sklearn.model_selection import train_test_split
+
+    from seqknn.datasets import load_kddcup99
+
+    X, y = load_kddcup99(kdd_path, return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.1, stratify=y, random_state=seed
+    )
+    rng = np.random.RandomState(seed)
+    scale = 0.1 * X_train.std(axis=0)
+    out = np.memmap(path, dtype=np.float64, mode="w+", shape=(n_rows, X.shape[1]))
+    labels = np.empty(n_rows, dtype=y.dtype)
+    step = 200_000
+    for start in range(0, n_rows, step):
+        rows = rng.randint(len(X_train), size=min(step, n_rows - start))
+        noise = rng.normal(size=(len(rows), X.shape[1])) * scale
+        out[start : start + len(rows)] = X_train[rows] + noise
+        labels[start : start + len(rows)] = y_train[rows]
+    out.flush()
+    del out
+    np.save(path + ".labels.npy", labels)
+    np.save(path + ".test_X.npy", X_test[:50_000])
+    np.save(path + ".test_y.npy", y_test[:50_000])
+
+
+def child(args):
+    limit = int(args.limit_gib * 2**30)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    import torch
+    from sklearn.metrics import f1_score
+
+    from seqknn import OutOfCoreNeighbors, V2VSLSClassifier
+
+    n_features = int(args.n_features)
+    n_rows = os.path.getsize(args.path) // (8 * n_features)
+    X = np.memmap(args.path, dtype=np.float64, mode="r", shape=(n_rows, n_features))
+    y = np.load(args.path + ".labels.npy")
+    clf = V2VSLSClassifier(
+        neighbors=OutOfCoreNeighbors(random_state=0),
+        max_epochs=args.max_epochs,
+        random_state=0,
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    X_test = np.load(args.path + ".test_X.npy")
+    y_test = np.load(args.path + ".test_y.npy")
+    f1 = f1_score(y_test, clf.predict(X_test), average="macro")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    size = os.path.getsize(args.path)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        "| rows | features | file size | data limit (RLIMIT_DATA) | peak RSS "
+        "| file / limit | fit (s) | targets (s) | training (s) | epochs "
+        "| test macro-F1 |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    print(
+        f"| {n_rows:,} | {n_features} | {size / 2**30:.2f} GiB "
+        f"| {args.limit_gib:.2f} GiB | {peak / 2**30:.2f} GiB "
+        f"| {size / limit:.1f}x | {fit_seconds:.0f} "
+        f"| {clf.fit_times_['neighbors']:.0f} | {clf.fit_times_['training']:.0f} "
+        f"| {clf.n_iter_} | {f1:.4f} |"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gib", type=float, default=4.5, help="file size")
+    parser.add_argument("--limit-gib", type=float, default=1.0)
+    parser.add_argument("--max-epochs", type=int, default=2)
+    parser.add_argument(
+        "--path", default=os.path.join(tempfile.gettempdir(), "seqknn_memmap.dat")
+    )
+    parser.add_argument(
+        "--kdd-path", default="../shared/datasets/kddcup.data_10_percent.gz"
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--n-features", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    n_features = 118
+    n_rows = int(args.gib * 2**30) // (8 * n_features)
+    if not os.path.exists(args.path) or os.path.getsize(args.path) != (
+        n_rows * n_features * 8
+    ):
+        start = time.perf_counter()
+        build(args.path, n_rows, args.kdd_path)
+        print(f"built {args.path} in {time.perf_counter() - start:.0f} s")
+    print("command: python " + " ".join(sys.argv), flush=True)
+    command = [sys.executable, __file__, "--child", "--path", args.path]
+    command += ["--limit-gib", str(args.limit_gib), "--n-features", str(n_features)]
+    command += ["--max-epochs", str(args.max_epochs)]
+    subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()
