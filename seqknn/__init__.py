@@ -5,7 +5,9 @@ and feature vectors of a sample's K nearest training neighbours, as scikit-learn
 estimators.
 """
 
+from ._approximate import FaissNeighbors
 from ._base import BaseKNNNetwork
+from ._dask import DaskNeighbors
 from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
 from ._neighbors import ExactNeighbors, OutOfCoreNeighbors
 from ._sampler import MNkNNVecSampler, V2VSLSSampler
@@ -15,7 +17,9 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BaseKNNNetwork",
+    "DaskNeighbors",
     "ExactNeighbors",
+    "FaissNeighbors",
     "MNkNNClassifier",
     "MNkNNVecClassifier",
     "MNkNNVecSampler",

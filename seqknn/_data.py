@@ -30,8 +30,8 @@ _PAGE = mmap.PAGESIZE
 def is_lazy(X):
     """Whether ``X`` is read in chunks rather than loaded whole.
 
-    True for a ``numpy.memmap`` and for 2-D array-likes that are not numpy
-    arrays, lists, DataFrames, sparse matrices or tensors but have ``shape``,
+    True for a ``numpy.memmap`` and for array-likes that are not numpy arrays,
+    lists, pandas objects, sparse matrices or tensors but have ``shape``,
     ``dtype`` and ``__getitem__`` (dask arrays, h5py and zarr datasets).
 
     Examples
@@ -45,9 +45,8 @@ def is_lazy(X):
         return True
     if isinstance(X, (np.ndarray, list, tuple, torch.Tensor)) or sp.issparse(X):
         return False
-    return (
-        all(hasattr(X, attr) for attr in ("shape", "dtype", "__getitem__"))
-        and len(X.shape) == 2
+    return not hasattr(X, "iloc") and all(
+        hasattr(X, attr) for attr in ("shape", "dtype", "__getitem__")
     )
 
 
@@ -68,8 +67,11 @@ def check_lazy_X(X):
             f"X read in chunks must have a numeric dtype, got {X.dtype}. Convert "
             "it to float32 or float64 on disk."
         )
-    if X.shape[1] < 1:
-        raise ValueError(f"X has {X.shape[1]} features; at least 1 is required.")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(
+            f"X of shape {tuple(X.shape)} is empty; at least one sample and one "
+            "feature are required."
+        )
 
 
 def streaming_scaler(X):

@@ -111,10 +111,13 @@ tol : float, default=1e-4
     "neighbors": """neighbors : "exact" or estimator, default="exact"
     How the K nearest training neighbours used as targets are found.
     ``"exact"``: exact Euclidean search on the standardised features with
-    scikit-learn's ``NearestNeighbors``. Otherwise any object with ``fit`` and
-    ``kneighbors(X, n_neighbors, return_distance=False)``, e.g.
-    ``NearestNeighbors(metric="manhattan")``; it is cloned before use. A
-    sample is never its own neighbour; its duplicates can be.""",
+    :class:`~seqknn.ExactNeighbors`. Otherwise any object with ``fit`` and
+    ``kneighbors(X, n_neighbors, return_distance=False)``: the paper's
+    out-of-core Algorithm 1 :class:`~seqknn.OutOfCoreNeighbors` (cost linear
+    in the number of samples), the approximate
+    :class:`~seqknn.FaissNeighbors`, :class:`~seqknn.DaskNeighbors` on a Dask
+    cluster, or e.g. ``NearestNeighbors(metric="manhattan")``; it is cloned
+    before use. A sample is never its own neighbour; its duplicates can be.""",
     "runtime": """device : str or torch.device, default="auto"
     Where to train and predict: ``"auto"`` picks CUDA when available, else the
     CPU. The fitted model is kept on the CPU, so it pickles and unpickles on a

@@ -89,7 +89,9 @@ def training_neighbors(
         if "random_state" in params and params["random_state"] is None:
             seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             search.set_params(random_state=int(seed))
-    candidates = np.arange(len(X)) if candidates is None else np.asarray(candidates)
+    # Sorted: data on disk is then read in order, and blocks of the candidates
+    # are blocks of the data.
+    candidates = np.arange(len(X)) if candidates is None else np.sort(candidates)
     if len(candidates) <= n_neighbors:
         raise ValueError(
             f"n_neighbors={n_neighbors} needs more than {n_neighbors} samples to "
@@ -304,6 +306,22 @@ class ExactNeighbors(BaseEstimator):
         return (distances, indices) if return_distance else indices
 
 
+def candidate_blocks(n_fit, n_queries, n_candidates, query_block_size, random_state):
+    """Algorithm 1's draws: (query slice, sorted candidate rows) per query block.
+
+    The queries of each block of ``query_block_size`` share ``n_candidates``
+    (R x B, at most ``n_fit``) distinct rows drawn at random from the ``n_fit``
+    fitted rows.
+    """
+    rng = check_random_state(random_state)
+    n_candidates = min(n_candidates, n_fit)
+    for start in range(0, n_queries, query_block_size):
+        candidates = rng.choice(n_fit, n_candidates, replace=False)
+        # Sorted, so that reading rows from an on-disk array is sequential.
+        rows = slice(start, min(start + query_block_size, n_queries))
+        yield rows, np.sort(candidates)
+
+
 class OutOfCoreNeighbors(BaseEstimator):
     """Approximate neighbours from random batches: the paper's Algorithm 1.
 
@@ -365,15 +383,6 @@ class OutOfCoreNeighbors(BaseEstimator):
         self.n_samples_fit_ = self._fit_X.shape[0]
         return self
 
-    def _candidate_blocks(self, n_queries):
-        """Yield (query slice, sorted candidate indices) per block of queries."""
-        rng = check_random_state(self.random_state)
-        n_candidates = min(self.n_batches * self.batch_size, self.n_samples_fit_)
-        for start in range(0, n_queries, self.query_block_size):
-            candidates = rng.choice(self.n_samples_fit_, n_candidates, replace=False)
-            # Sorted, so that reading rows from an on-disk array is sequential.
-            yield slice(start, start + self.query_block_size), np.sort(candidates)
-
     def kneighbors(self, X, n_neighbors, return_distance=True):
         """The ``n_neighbors`` closest samples among each query's random batches.
 
@@ -406,7 +415,14 @@ class OutOfCoreNeighbors(BaseEstimator):
             )
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         distances = np.empty((len(X), n_neighbors)) if return_distance else None
-        for rows, candidates in self._candidate_blocks(len(X)):
+        blocks = candidate_blocks(
+            self.n_samples_fit_,
+            len(X),
+            self.n_batches * self.batch_size,
+            self.query_block_size,
+            self.random_state,
+        )
+        for rows, candidates in blocks:
             points = np.asarray(self._fit_X[candidates], dtype=np.float32)
             dist, chosen = block_kneighbors(X[rows], points, n_neighbors)
             indices[rows] = candidates[chosen]

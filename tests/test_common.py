@@ -10,6 +10,9 @@ from sklearn.utils.estimator_checks import (
 )
 
 from seqknn import (
+    DaskNeighbors,
+    ExactNeighbors,
+    FaissNeighbors,
     MemN2NClassifier,
     MNkNNClassifier,
     MNkNNVecClassifier,
@@ -76,5 +79,10 @@ def test_sampler_param_validation(sampler):
     check_param_validation(type(sampler).__name__, sampler)
 
 
-def test_neighbors_strategy_param_validation():
-    check_param_validation("OutOfCoreNeighbors", OutOfCoreNeighbors())
+@pytest.mark.parametrize(
+    "search",
+    [ExactNeighbors(), OutOfCoreNeighbors(), FaissNeighbors(), DaskNeighbors()],
+    ids=lambda s: type(s).__name__,
+)
+def test_neighbors_strategy_param_validation(search):
+    check_param_validation(type(search).__name__, search)

@@ -1,6 +1,7 @@
 """Fitting and predicting from data on disk, read in chunks."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification
@@ -58,7 +59,7 @@ def memmap(data, tmp_path):
 def test_is_lazy():
     assert is_lazy(RecordingRows(np.zeros((3, 2))))
     assert not is_lazy(np.zeros((3, 2)))
-    assert not is_lazy(RecordingRows(np.zeros(3)))
+    assert not is_lazy(pd.Series([1.0, 2.0]))
 
 
 def test_streaming_scaler_matches_standard_scaler(data, monkeypatch):

@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
 from seqknn import ExactNeighbors, OutOfCoreNeighbors, _neighbors
-from seqknn._neighbors import training_neighbors
+from seqknn._neighbors import candidate_blocks, training_neighbors
 
 
 def brute_force(X, k, metric="euclidean"):
@@ -69,7 +69,14 @@ def algorithm_1_reference(X, queries, k, search):
     n_batches batches of batch_size).
     """
     out = np.empty((len(queries), k), dtype=np.int64)
-    for rows, candidates in search._candidate_blocks(len(queries)):
+    blocks = candidate_blocks(
+        search.n_samples_fit_,
+        len(queries),
+        search.n_batches * search.batch_size,
+        search.query_block_size,
+        search.random_state,
+    )
+    for rows, candidates in blocks:
         batches = np.array_split(candidates, search.n_batches)
         for i in range(len(queries))[rows]:
             best = np.empty(0, dtype=np.int64)
