@@ -9,7 +9,8 @@ are searched among all n (the work behind the training targets):
 - seqknn's ``ExactNeighbors`` (``neighbors="exact"``), with the ratio of its time
   to the floor 2 n^2 d / (float32 matrix-product rate measured here),
 - ``OutOfCoreNeighbors`` (Algorithm 1, R=50, B=64) and ``FaissNeighbors`` (the
-  ``faiss`` extra), with their recall@K against the exact neighbours.
+  ``faiss`` extra; its default IVF index, and its exact flat index), with their
+  recall@K against the exact neighbours.
 
 Recall@K counts a returned neighbour as right when it is no farther than the
 exact K-th neighbour (the data has many duplicate rows, so indices alone would
@@ -49,16 +50,23 @@ def training_split(path, seed=0):
     return StandardScaler().fit_transform(X_train).astype(np.float32)
 
 
-def gemm_rate(X, repeats=5):
-    """Float32 GFLOP/s of torch's matrix product on (4096 x d) @ (d x n)."""
+def gemm_rate(X, seconds=2.0):
+    """Float32 GFLOP/s of torch's matrix product, at its best here.
+
+    Products of (1024 x d) by (d x 4096) blocks into a preallocated output:
+    larger outputs run slower, as their fresh pages are faulted in on every
+    call (about 110 GFLOP/s for (4096 x d) by (d x 100,000) here).
+    """
     x = torch.from_numpy(X)
-    q = x[:4096]
-    q @ x.T  # warm up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        q @ x.T
-    seconds = (time.perf_counter() - start) / repeats
-    return 2 * len(q) * x.shape[0] * x.shape[1] / seconds / 1e9
+    q, p = x[:1024], x[1024:5120]
+    out = torch.empty(len(q), len(p))
+    torch.mm(q, p.T, out=out)  # warm up
+    repeats, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.mm(q, p.T, out=out)
+        repeats += 1
+    elapsed = (time.perf_counter() - start) / repeats
+    return 2 * len(q) * len(p) * x.shape[1] / elapsed / 1e9
 
 
 def timed(search, X, k):
@@ -86,6 +94,12 @@ def main(argv=None):
         help="largest n for scikit-learn's search (it grows as n^2)",
     )
     parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument(
+        "--faiss-flat-max",
+        type=int,
+        default=100_000,
+        help="largest n for faiss's exact (flat) index",
+    )
     args = parser.parse_args(argv)
     k = args.n_neighbors + 1
 
@@ -130,6 +144,9 @@ def main(argv=None):
             from seqknn import FaissNeighbors
 
             strategies.append(("FaissNeighbors", FaissNeighbors(random_state=0)))
+            if n <= args.faiss_flat_max:
+                flat = FaissNeighbors(index="flat")
+                strategies.append(('FaissNeighbors(index="flat"), exact', flat))
         for name, search in strategies:
             seconds, dist, _ = timed(search, X, k)
             speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"

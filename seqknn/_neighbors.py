@@ -20,8 +20,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._data import check_lazy_X, is_lazy, take_rows
 from ._training import resolve_device
 
-# Floats in one block of squared distances (64 MiB in float32).
-_TILE = 2**24
+# Floats in one block of squared distances (16 MiB in float32): small enough
+# to stay in cache while it is searched.
+_TILE = 2**22
+# Columns of a block of distances are searched in groups of this many.
+_GROUP = 64
 
 
 def _exclude_self(indices):
@@ -169,6 +172,45 @@ def _smallest(values, k):
     return torch.topk(values, k, dim=1, largest=False, sorted=False)
 
 
+def _block_smallest(distances, k, threshold):
+    """The k smallest entries of the rows of a block that can beat ``threshold``.
+
+    A full top-k over every row of every block would cost more than the matrix
+    product that made it. Instead the columns are split into groups of
+    ``_GROUP`` (columns c, c + w/G, c + 2w/G, ...: their minimum is an
+    element-wise minimum of contiguous slices, which vectorises); the k
+    smallest entries of a row lie in its k groups with the smallest minima, so
+    only those k x G entries are searched. Rows whose every group minimum is
+    at least their ``threshold`` (the k-th best distance found so far) are
+    skipped: on data with close neighbours, most rows of most blocks.
+
+    Parameters
+    ----------
+    distances : Tensor of shape (n_rows, w)
+        w a multiple of ``_GROUP``.
+    k : int
+    threshold : Tensor of shape (n_rows, 1)
+
+    Returns
+    -------
+    rows : Tensor of shape (n_kept,)
+        The rows searched.
+    values, columns : Tensor of shape (n_kept, min(k, w))
+        Their k smallest entries and the columns these are in.
+    """
+    n_rows, width = distances.shape
+    stride = width // _GROUP
+    minima = distances.view(n_rows, _GROUP, stride).amin(1)
+    rows = (minima < threshold).any(1).nonzero().squeeze(1)
+    if len(rows) < n_rows:
+        minima, distances = minima[rows], distances[rows]
+    _, groups = _smallest(minima, min(k, stride))
+    offsets = torch.arange(_GROUP, device=groups.device) * stride
+    columns = (groups[:, :, None] + offsets).reshape(len(rows), -1)
+    values, keep = _smallest(distances.gather(1, columns), min(k, columns.shape[1]))
+    return rows, values, columns.gather(1, keep)
+
+
 class ExactNeighbors(BaseEstimator):
     """Exact Euclidean nearest neighbours by blocked float32 matrix products.
 
@@ -228,11 +270,20 @@ class ExactNeighbors(BaseEstimator):
         return self
 
     def _fitted_blocks(self, device, block_rows):
-        """Yield (first row, rows, squared norms) per block of the fitted data."""
+        """Yield (first row, rows, squared norms) per block of the fitted data.
+
+        A block is padded to a multiple of ``_GROUP`` rows with zero rows of
+        infinite norm, whose distances are infinite.
+        """
         for start in range(0, self.n_samples_fit_, block_rows):
-            rows = self._fit_X[start : start + block_rows]
-            rows = torch.as_tensor(np.asarray(rows, dtype=np.float32), device=device)
-            yield start, rows, rows.square().sum(1)
+            rows = np.asarray(self._fit_X[start : start + block_rows], np.float32)
+            rows = torch.as_tensor(rows, device=device)
+            norms = rows.square().sum(1)
+            pad = -len(rows) % _GROUP
+            if pad:
+                rows = torch.cat([rows, rows.new_zeros(pad, rows.shape[1])])
+                norms = torch.cat([norms, norms.new_full((pad,), torch.inf)])
+            yield start, rows, norms
 
     def kneighbors(self, X, n_neighbors, return_distance=True):
         """The ``n_neighbors`` nearest fitted samples of each query.
@@ -267,7 +318,7 @@ class ExactNeighbors(BaseEstimator):
             )
         device = resolve_device(self.device)
         n_candidates = min(2 * n_neighbors, self.n_samples_fit_)
-        block_rows = max(n_candidates, _TILE // self.query_block_size)
+        block_rows = max(1, _TILE // self.query_block_size // _GROUP) * _GROUP
         blocks = None
         if not is_lazy(self._fit_X):  # in memory: moved to the device once
             blocks = list(self._fitted_blocks(device, block_rows))
@@ -279,23 +330,24 @@ class ExactNeighbors(BaseEstimator):
             rows = slice(start, start + self.query_block_size)
             queries = np.asarray(X[rows], dtype=np.float32)
             q = torch.from_numpy(queries).to(device)
-            best, best_idx = None, None
+            shape = (len(q), n_candidates)
+            best = torch.full(shape, torch.inf, device=device)
+            best_idx = torch.zeros(shape, dtype=torch.int64, device=device)
+            threshold = torch.full((len(q), 1), torch.inf, device=device)
             for first, points, norms in blocks or self._fitted_blocks(
                 device, block_rows
             ):
-                found, idx = _smallest(
-                    torch.addmm(norms, q, points.T, alpha=-2),
-                    min(n_candidates, len(points)),
-                )
-                idx += first
-                if best is not None:
-                    found, idx = (
-                        torch.cat([best, found], 1),
-                        torch.cat([best_idx, idx], 1),
-                    )
-                    found, keep = _smallest(found, min(n_candidates, found.shape[1]))
-                    idx = idx.gather(1, keep)
-                best, best_idx = found, idx
+                # ||p||^2 - 2 q.p: the squared distance less ||q||^2, which
+                # does not change a query's ranking.
+                distances_q = torch.addmm(norms, q, points.T, alpha=-2)
+                kept, found, idx = _block_smallest(distances_q, n_candidates, threshold)
+                if len(kept) == 0:
+                    continue
+                found = torch.cat([best[kept], found], 1)
+                idx = torch.cat([best_idx[kept], idx + first], 1)
+                found, keep = _smallest(found, n_candidates)
+                best[kept], best_idx[kept] = found, idx.gather(1, keep)
+                threshold[kept] = found.amax(1, keepdim=True)
             candidates = best_idx.cpu().numpy()
             points = np.asarray(self._fit_X[candidates], dtype=np.float64)
             exact = np.linalg.norm(points - queries[:, None, :], axis=2)
