@@ -1,5 +1,7 @@
 """Neighbour targets."""
 
+import sys
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -199,50 +201,59 @@ def test_neighbours_among_candidates_only():
         training_neighbors(X, 3, candidates=candidates[:3])
 
 
-def test_exact_neighbors_match_scikit_learn(monkeypatch):
+@pytest.mark.parametrize("backend", ["torch", "faiss"])
+def test_exact_neighbors_match_scikit_learn(backend, monkeypatch):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
     rng = np.random.RandomState(0)
     X = rng.normal(size=(500, 7)).astype(np.float32)
     queries = rng.normal(size=(130, 7)).astype(np.float32)
     expected = NearestNeighbors(algorithm="brute").fit(X).kneighbors(queries, 9)
-    # Several blocks of queries and of fitted samples (at least 18 rows each).
+    # Several blocks of queries and of fitted samples (64 rows each).
     monkeypatch.setattr(_neighbors, "_TILE", 64)
-    search = ExactNeighbors(query_block_size=32).fit(X)
+    search = ExactNeighbors(backend=backend, query_block_size=32).fit(X)
     distances, indices = search.kneighbors(queries, 9)
     np.testing.assert_array_equal(indices, expected[1])
     np.testing.assert_allclose(distances, expected[0], rtol=1e-6)
     assert indices.dtype == np.int64
 
 
-def test_exact_neighbors_ties_and_precision():
+@pytest.mark.parametrize("backend", ["torch", "faiss"])
+def test_exact_neighbors_ties_and_precision(backend):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
     # Far from the origin the float32 expanded form cannot separate these
     # points; the float64 re-ranking does, and ties go to the lower index.
     X = np.array([[1e4, 0.0], [1e4, 0.02], [1e4, 0.01], [1e4, 0.01]])
-    search = ExactNeighbors().fit(X)
+    search = ExactNeighbors(backend=backend).fit(X)
     indices = search.kneighbors([[1e4, 0.0]], 4, return_distance=False)
     np.testing.assert_array_equal(indices, [[0, 2, 3, 1]])
 
 
+class _Lazy:
+    """An on-disk-like array: shape, dtype and row reads, recording the largest."""
+
+    def __init__(self, array):
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+        self.largest = 0
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, key):
+        block = self.array[key]
+        self.largest = max(self.largest, len(block))
+        return block
+
+
 def test_exact_neighbors_read_lazy_data_in_blocks(monkeypatch):
-    class Rows:
-        def __init__(self, array):
-            self.array, self.shape, self.dtype = array, array.shape, array.dtype
-            self.largest = 0
-
-        def __len__(self):
-            return len(self.array)
-
-        def __getitem__(self, key):
-            block = self.array[key]
-            self.largest = max(self.largest, len(block))
-            return block
-
     X = np.random.RandomState(1).normal(size=(300, 3))
     monkeypatch.setattr(_neighbors, "_TILE", 50 * 20)
-    lazy = Rows(X)
+    lazy = _Lazy(X)
     indices = ExactNeighbors(query_block_size=20).fit(lazy).kneighbors(lazy, 4)[1]
     expected = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)[1]
     np.testing.assert_array_equal(indices, expected)
-    # Blocks of 50 fitted rows, 20 queries, 20 x 8 candidate rows re-ranked.
+    # Blocks of 64 fitted rows, 20 queries, 20 x 8 candidate rows re-ranked.
     assert lazy.largest <= 160 < len(X)
 
 
@@ -252,3 +263,19 @@ def test_exact_neighbors_errors():
         search.kneighbors(np.zeros((1, 2)), 6)
     with pytest.raises(ValueError, match="X has 3 features, but ExactNeighbors"):
         search.kneighbors(np.zeros((1, 3)), 2)
+
+
+def test_exact_neighbors_backend_choice(monkeypatch):
+    X = np.random.RandomState(2).normal(size=(200, 3))
+    auto = ExactNeighbors().fit(X)
+    assert auto._use_faiss() == (_neighbors.find_spec("faiss") is not None)
+    assert not ExactNeighbors(backend="torch").fit(X)._use_faiss()
+    assert not ExactNeighbors(device="cpu").fit(_Lazy(X))._use_faiss()
+    # Without faiss, "auto" falls back to torch; "faiss" says what to install.
+    monkeypatch.setattr(_neighbors, "find_spec", lambda name: None)
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    assert not auto._use_faiss()
+    expected = NearestNeighbors(n_neighbors=3).fit(X).kneighbors(X)[1]
+    np.testing.assert_array_equal(auto.kneighbors(X, 3)[1], expected)
+    with pytest.raises(ImportError, match=r"pip install 'seqknn\[faiss\]'"):
+        ExactNeighbors(backend="faiss").fit(X).kneighbors(X, 3)
