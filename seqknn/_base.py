@@ -217,7 +217,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
 
         def score(indices):
             indices = indices.cpu().numpy()
-            proba = self._predict_proba_std(X_std[indices], module)
+            # A view of data on disk, read batch by batch.
+            proba = self._predict_proba_std(take_rows(X_std, indices), module)
             return np.mean(proba.argmax(axis=1) == y_encoded[indices])
 
         started = time.perf_counter()
@@ -314,8 +315,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return self.scaler_.transform(X).astype(np.float32)
 
-    def _forward(self, X_std, module=None):
-        """Module outputs as numpy arrays, computed in batches without gradients.
+    def _forward_batches(self, X_std, module=None):
+        """Yield the module's outputs as numpy arrays, one batch of rows at a time.
 
         ``module`` defaults to a copy of ``module_`` on the configured device;
         ``module_`` itself stays on the CPU so that the estimator pickles
@@ -328,17 +329,21 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
             dtype = torch.float64 if device.type == "cpu" else torch.float32
             module = copy.deepcopy(self.module_).to(device, dtype)
         param = next(module.parameters())
-        chunks = []
-        with torch.inference_mode():
-            for start in range(0, len(X_std), _PREDICT_BATCH):
+        for start in range(0, len(X_std), _PREDICT_BATCH):
+            with torch.inference_mode():
                 x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(param)
                 outputs = self._run_module(module, x)
-                chunks.append({k: v.cpu().numpy() for k, v in outputs.items()})
+                yield {k: v.cpu().numpy() for k, v in outputs.items()}
+
+    def _forward(self, X_std, module=None):
+        """All the module's outputs on ``X_std``, as numpy arrays."""
+        chunks = list(self._forward_batches(X_std, module))
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
     def _predict_proba_std(self, X_std, module=None):
-        outputs = self._forward(X_std, module)
-        return self._proba_from_outputs(outputs)
+        # Batch by batch: the (n, K, d) predicted vectors are never all kept.
+        batches = self._forward_batches(X_std, module)
+        return np.concatenate([self._proba_from_outputs(o) for o in batches])
 
     def _proba_from_outputs(self, outputs):
         """Y^P = (1/K) sum_t Y_t^P."""

@@ -12,6 +12,7 @@ downstream indexes the standardised data through ``X_std[rows]`` and
 """
 
 import mmap
+import os
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,11 +21,6 @@ from sklearn.preprocessing import StandardScaler
 
 # Rows per chunk of a streaming pass: about this many bytes of input.
 _CHUNK_BYTES = 64 * 2**20
-# A memmap's pages stay resident after they are read, and count towards the
-# process's memory, until the kernel needs them; they are dropped after this
-# many bytes (pages touched, at least one page per row read).
-_RELEASE_BYTES = 256 * 2**20
-_PAGE = mmap.PAGESIZE
 
 
 def is_lazy(X):
@@ -79,9 +75,8 @@ def streaming_scaler(X):
     scaler = StandardScaler()
     step = chunk_rows(X.shape[1], np.dtype(X.dtype).itemsize)
     for start in range(0, X.shape[0], step):
-        chunk = _finite(np.asarray(X[start : start + step]), start)
+        chunk = _finite(read_rows(X, slice(start, start + step)), start)
         scaler.partial_fit(chunk)
-        _release(X, chunk.nbytes)
     return scaler
 
 
@@ -95,28 +90,59 @@ def _finite(block, first_row=None):
     return block
 
 
-def _release(X, n_bytes):
-    """Let the kernel take back the pages of a memmap read so far.
+def _file_of(X):
+    """(path, byte offset) of a C-ordered memmap over a file, else None.
 
-    Not for a copy-on-write memmap (mode "c"), whose changed pages would be
-    lost; reading a memmap never changes it, so its pages can be dropped.
+    Rows of such a memmap are read with ``os.preadv`` rather than through the
+    mapping: on Linux a read through a mapping maps whole page-cache folios
+    (up to megabytes) into the process, so that reading rows at random would
+    make its resident size grow to the whole file. A copy-on-write memmap
+    (mode "c") is read through the mapping, where its changes are.
     """
-    mapping = getattr(X, "_mmap", None)
-    if mapping is None or getattr(X, "mode", "c") == "c":
-        return
-    read = _BYTES_READ.get(id(mapping), 0) + n_bytes
-    if read >= _RELEASE_BYTES:
-        _drop_pages(mapping)
-        read = 0
-    _BYTES_READ[id(mapping)] = read
+    if (
+        isinstance(X, np.memmap)
+        and isinstance(X.base, mmap.mmap)  # the memmap itself, not a view of one
+        and X.mode != "c"
+        and X.flags.c_contiguous
+        and X.filename
+        and hasattr(os, "preadv")
+    ):
+        return X.filename, X.offset
+    return None
 
 
-def _drop_pages(mapping):
-    mapping.madvise(mmap.MADV_DONTNEED)
-
-
-# Bytes read from each memmap (by id of its mmap) since its pages were dropped.
-_BYTES_READ = {}
+def read_rows(X, rows):
+    """``X[rows]`` as an ndarray, for a slice or sorted unique row indices."""
+    where = _file_of(X)
+    if where is None:
+        return np.asarray(X[rows])
+    if isinstance(rows, slice):
+        start, stop, _ = rows.indices(X.shape[0])
+        starts, lengths = np.array([start]), np.array([max(0, stop - start)])
+    else:
+        # Runs of consecutive rows are read at once.
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = rows[np.concatenate([[0], breaks])] if len(rows) else rows
+        lengths = np.diff(np.concatenate([[0], breaks, [len(rows)]]))
+    out = np.empty((int(lengths.sum()), X.shape[1]), dtype=X.dtype)
+    buffer = memoryview(out).cast("B")
+    row_bytes = X.dtype.itemsize * X.shape[1]
+    path, offset = where
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        position = 0
+        for start, length in zip(starts.tolist(), lengths.tolist(), strict=True):
+            n_bytes = length * row_bytes
+            part = buffer[position : position + n_bytes]
+            if os.preadv(fd, [part], offset + start * row_bytes) != n_bytes:
+                raise OSError(
+                    f"Could not read rows of {path}: the file is shorter "
+                    "than the memmap's shape says."
+                )
+            position += n_bytes
+    finally:
+        os.close(fd)
+    return out
 
 
 class ScaledRows:
@@ -164,7 +190,10 @@ class ScaledRows:
             key, columns = key
         if isinstance(key, slice) and self.rows is None:
             start, stop, step = key.indices(self.shape[0])
-            block = np.asarray(self.source[start:stop:step])
+            if step == 1:
+                block = read_rows(self.source, slice(start, stop))
+            else:
+                block = np.asarray(self.source[start:stop:step])
             shape = (len(block),)
         else:
             if isinstance(key, slice):
@@ -175,9 +204,8 @@ class ScaledRows:
             # Read each row once, in increasing order (h5py needs that, and
             # it reads a memmap sequentially), then put them in the asked order.
             unique, inverse = np.unique(wanted, return_inverse=True)
-            block = np.asarray(self.source[unique])[inverse]
+            block = read_rows(self.source, unique)[inverse]
             start = None
-        _release(self.source, max(block.nbytes, len(block) * _PAGE))
         block = _finite(block, start)
         if block.dtype.kind != "f":
             block = block.astype(np.float64)

@@ -105,7 +105,9 @@ def training_neighbors(
         )
     search.fit(take_rows(X, candidates))
     indices = search.kneighbors(X, n_neighbors + 1, return_distance=False)
-    indices = candidates[np.asarray(indices, dtype=np.int64)]
+    indices = np.array(indices, dtype=np.int64, copy=None)
+    # In place (mode="clip" is unbuffered): an (n, K + 1) array can be large.
+    np.take(candidates, indices, out=indices, mode="clip")
     if indices.shape != (X.shape[0], n_neighbors + 1):
         raise ValueError(
             f"The neighbours object {neighbors!r} returned neighbour indices of "

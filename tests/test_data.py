@@ -1,5 +1,7 @@
 """Fitting and predicting from data on disk, read in chunks."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,7 @@ from seqknn import (
     _base,
     _data,
 )
-from seqknn._data import ScaledRows, is_lazy, streaming_scaler
+from seqknn._data import ScaledRows, is_lazy, read_rows, streaming_scaler
 
 FAST = {"max_epochs": 3, "batch_size": 64, "random_state": 0}
 
@@ -120,24 +122,27 @@ def test_lazy_data_is_never_read_whole(data, monkeypatch):
     assert 0 < max(source.reads) <= 5 * 64 < len(X)
 
 
-def test_memmap_pages_released(data, memmap, monkeypatch):
+def test_memmap_rows_read_from_the_file(data, memmap, monkeypatch):
     X, y = data
-    dropped = []
-    monkeypatch.setattr(_data, "_RELEASE_BYTES", 1)
-    real = _data._drop_pages
-    monkeypatch.setattr(_data, "_drop_pages", lambda m: dropped.append(real(m)))
+    rows = np.array([0, 1, 2, 7, 8, 399])
+    assert_array_equal(read_rows(memmap, rows), X[rows])
+    assert_array_equal(read_rows(memmap, slice(390, 500)), X[390:])
+    reads = []
+    real = os.preadv
+    monkeypatch.setattr(os, "preadv", lambda *args: reads.append(1) or real(*args))
     clf = V2VSLSClassifier(neighbors=OutOfCoreNeighbors(), **FAST).fit(memmap, y)
-    assert dropped
+    assert reads
     assert_allclose(clf.predict_proba(memmap), clf.predict_proba(X))
 
 
-def test_copy_on_write_memmap_pages_kept(data, memmap, monkeypatch):
+def test_copy_on_write_memmap_read_through_its_mapping(data, memmap):
     X, _ = data
     cow = np.memmap(memmap.filename, dtype=np.float64, mode="c", shape=X.shape)
-    cow[0, 0] = 1e6  # a change only this process sees; dropping would lose it
-    monkeypatch.setattr(_data, "_RELEASE_BYTES", 1)
+    cow[0, 0] = 1e6  # a change only this process sees, not in the file
     scaler = streaming_scaler(cow)
     assert scaler.mean_[0] == pytest.approx((X[:, 0].sum() - X[0, 0] + 1e6) / 400)
+    # A view of a memmap is read through the mapping too.
+    assert_array_equal(read_rows(memmap[10:], np.array([0, 5])), X[[10, 15]])
 
 
 def test_lazy_input_errors(data, memmap, tmp_path):
