@@ -5,10 +5,11 @@ of the KDD Cup 1999 training split (``seqknn.datasets.load_kddcup99``) drawn wit
 replacement plus Gaussian jitter of 0.1 standard deviations per feature, with
 their labels. Then, in a child process whose data segment is capped with
 ``RLIMIT_DATA`` (private memory: heap and anonymous mappings, where an in-memory
-copy of X would have to live; the read-only file mapping is not counted), fits
+copy of X would have to live), fits
 ``V2VSLSClassifier(neighbors=OutOfCoreNeighbors())`` on the memmap, predicts a
 held-out in-memory test set, and reports the peak resident set size
-(``ru_maxrss``) next to the file size.
+(``ru_maxrss``: private memory plus the mapped libraries and files) next to the
+file size.
 
 Run from the repository root::
 

@@ -6,11 +6,11 @@ float32), for growing numbers of samples n, every sample's K + 1 nearest samples
 are searched among all n (the work behind the training targets):
 
 - scikit-learn's brute-force ``NearestNeighbors`` (the reference),
-- seqknn's ``ExactNeighbors`` (``neighbors="exact"``), with the ratio of its time
-  to the floor 2 n^2 d / (float32 matrix-product rate measured here),
+- seqknn's ``ExactNeighbors`` (``neighbors="exact"``) with each backend (torch;
+  faiss's flat index, the default when faiss is installed), with the ratio of
+  its time to the floor 2 n^2 d / (float32 matrix-product rate measured here),
 - ``OutOfCoreNeighbors`` (Algorithm 1, R=50, B=64) and ``FaissNeighbors`` (the
-  ``faiss`` extra; its default IVF index, and its exact flat index), with their
-  recall@K against the exact neighbours.
+  ``faiss`` extra, IVF index), with their recall@K against the exact neighbours.
 
 Recall@K counts a returned neighbour as right when it is no farther than the
 exact K-th neighbour (the data has many duplicate rows, so indices alone would
@@ -105,12 +105,6 @@ def main(argv=None):
         help="largest n for scikit-learn's search (it grows as n^2)",
     )
     parser.add_argument("--no-faiss", action="store_true")
-    parser.add_argument(
-        "--faiss-flat-max",
-        type=int,
-        default=100_000,
-        help="largest n for faiss's exact (flat) index",
-    )
     args = parser.parse_args(argv)
     k = args.n_neighbors + 1
 
@@ -132,7 +126,7 @@ def main(argv=None):
         n, d = X.shape
         floor = 2 * n * n * d / (rate * 1e9)
         row = f"| {n:,} | {d} |"
-        t_exact, exact_d, _ = timed(ExactNeighbors(), X, k)
+        t_exact, exact_d, _ = timed(ExactNeighbors(backend="torch"), X, k)
         t_sklearn = None
         if n <= args.sklearn_max:
             t_sklearn, _, ref_i = timed(NearestNeighbors(algorithm="brute"), X, k)
@@ -144,10 +138,19 @@ def main(argv=None):
             )
         speedup = f"{t_sklearn / t_exact:.2f}x" if t_sklearn else "-"
         print(
-            f"{row} ExactNeighbors | {t_exact:.1f} | {speedup} | "
+            f'{row} ExactNeighbors(backend="torch") | {t_exact:.1f} | {speedup} | '
             f"{t_exact / floor:.2f} | 1.000 |",
             flush=True,
         )
+        if not args.no_faiss:
+            seconds, _, found = timed(ExactNeighbors(backend="faiss"), X, k)
+            speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"
+            print(
+                f'{row} ExactNeighbors(backend="faiss") | {seconds:.1f} | '
+                f"{speedup} | {seconds / floor:.2f} | "
+                f"{recall(X, found, exact_d):.3f} |",
+                flush=True,
+            )
         strategies = [
             ("OutOfCoreNeighbors (R=50, B=64)", OutOfCoreNeighbors(random_state=0))
         ]
@@ -155,9 +158,6 @@ def main(argv=None):
             from seqknn import FaissNeighbors
 
             strategies.append(("FaissNeighbors", FaissNeighbors(random_state=0)))
-            if n <= args.faiss_flat_max:
-                flat = FaissNeighbors(index="flat")
-                strategies.append(('FaissNeighbors(index="flat"), exact', flat))
         for name, search in strategies:
             seconds, _, found = timed(search, X, k)
             speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"
