@@ -245,8 +245,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         return self
 
     def _validate_lazy(self, X, y):
-        """Validate on-disk ``X`` without reading it; its values are checked as
-        they are read."""
+        """Validate on-disk ``X`` without reading it (values are checked when read)."""
         check_lazy_X(X)
         _check_feature_names(self, X, reset=True)
         _check_n_features(self, X, reset=True)

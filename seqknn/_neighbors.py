@@ -18,7 +18,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import check_lazy_X, is_lazy, take_rows
+from ._data import check_lazy_X, chunk_rows, is_lazy, take_rows
 from ._optional import import_optional
 from ._training import resolve_device
 
@@ -378,22 +378,30 @@ class ExactNeighbors(BaseEstimator):
         n_candidates = min(2 * n_neighbors, self.n_samples_fit_)
         if self._use_faiss():
             search = self._faiss_candidates(n_candidates)
+            # faiss runs fastest on many queries per call.
+            search_rows = chunk_rows(self.n_features_in_, 4)
         else:
             search = self._torch_candidates(n_candidates)
+            search_rows = self.query_block_size
         # Distances only when asked: for the training targets of n samples
         # from disk, an (n, K) float64 array is memory to spare.
         distances = np.empty((len(X), n_neighbors)) if return_distance else None
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
-        for start in range(0, len(X), self.query_block_size):
-            rows = slice(start, start + self.query_block_size)
-            queries = np.ascontiguousarray(X[rows], dtype=np.float32)
-            candidates = search(queries)
-            points = np.asarray(self._fit_X[candidates], dtype=np.float64)
-            exact = np.linalg.norm(points - queries[:, None, :], axis=2)
-            order = np.lexsort((candidates, exact))[:, :n_neighbors]
-            if return_distance:
-                distances[rows] = np.take_along_axis(exact, order, axis=1)
-            indices[rows] = np.take_along_axis(candidates, order, axis=1)
+        for first in range(0, len(X), search_rows):
+            queries = np.ascontiguousarray(
+                X[first : first + search_rows], dtype=np.float32
+            )
+            found = search(queries)
+            for start in range(0, len(queries), self.query_block_size):
+                block = slice(start, start + self.query_block_size)
+                q, candidates = queries[block], found[block]
+                points = np.asarray(self._fit_X[candidates], dtype=np.float64)
+                exact = np.linalg.norm(points - q[:, None, :], axis=2)
+                order = np.lexsort((candidates, exact))[:, :n_neighbors]
+                rows = slice(first + start, first + start + len(q))
+                if return_distance:
+                    distances[rows] = np.take_along_axis(exact, order, axis=1)
+                indices[rows] = np.take_along_axis(candidates, order, axis=1)
         return (distances, indices) if return_distance else indices
 
 
