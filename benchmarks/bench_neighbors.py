@@ -6,8 +6,8 @@ float32), for growing numbers of samples n, every sample's K + 1 nearest samples
 are searched among all n (the work behind the training targets):
 
 - scikit-learn's brute-force ``NearestNeighbors`` (the reference),
-- seqknn's ``ExactNeighbors`` (``neighbors="exact"``) with each backend (torch;
-  faiss's flat index, the default when faiss is installed), with the ratio of
+- seqknn's ``ExactNeighbors`` (``neighbors="exact"``) with each backend (torch,
+  the default; faiss's flat index), with the ratio of
   its time to the floor 2 n^2 d / (float32 matrix-product rate measured here),
 - ``OutOfCoreNeighbors`` (Algorithm 1, R=50, B=64) and ``FaissNeighbors`` (the
   ``faiss`` extra, IVF index), with their recall@K against the exact neighbours.

@@ -8,7 +8,6 @@ Everything else only sees that index array, so a new way of finding neighbours
 and nothing else changes.
 """
 
-from importlib.util import find_spec
 from numbers import Integral
 
 import numpy as np
@@ -231,15 +230,13 @@ class ExactNeighbors(BaseEstimator):
 
     Parameters
     ----------
-    backend : {"auto", "torch", "faiss"}, default="auto"
+    backend : {"torch", "faiss"}, default="torch"
         What finds the 2K candidates. ``"torch"``: blocked products on
-        ``device``, with a vectorised in-block top-K. ``"faiss"``: faiss's
-        exact ``IndexFlatL2`` (the ``seqknn[faiss]`` extra), whose compiled
-        per-query heaps cost less than the top-K made of torch operations (on
-        the network-intrusion data, 2.1x rather than 1.4x faster than
-        scikit-learn's brute-force search). ``"auto"``: faiss when it is
-        installed, the device is the CPU and the fitted data is in memory,
-        else torch.
+        ``device``, with a vectorised in-block top-K; data on disk is read
+        block by block. ``"faiss"``: faiss's exact ``IndexFlatL2`` (the
+        ``seqknn[faiss]`` extra) on the CPU, which holds the fitted data in
+        memory. Both give the same neighbours up to float32 ties; see
+        ``benchmarks/bench_neighbors.py`` for their speed.
     query_block_size : int, default=1024
         Number of queries searched together.
     device : str or torch.device, default="cpu"
@@ -268,12 +265,12 @@ class ExactNeighbors(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "backend": [StrOptions({"auto", "torch", "faiss"})],
+        "backend": [StrOptions({"torch", "faiss"})],
         "query_block_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
     }
 
-    def __init__(self, backend="auto", query_block_size=1024, device="cpu"):
+    def __init__(self, backend="torch", query_block_size=1024, device="cpu"):
         self.backend = backend
         self.query_block_size = query_block_size
         self.device = device
@@ -338,12 +335,6 @@ class ExactNeighbors(BaseEstimator):
         index.add(np.ascontiguousarray(self._fit_X, dtype=np.float32))
         return lambda queries: index.search(queries, n_candidates)[1]
 
-    def _use_faiss(self):
-        if self.backend != "auto":
-            return self.backend == "faiss"
-        on_cpu = resolve_device(self.device).type == "cpu"
-        return on_cpu and not is_lazy(self._fit_X) and find_spec("faiss") is not None
-
     def kneighbors(self, X, n_neighbors, return_distance=True):
         """The ``n_neighbors`` nearest fitted samples of each query.
 
@@ -376,7 +367,7 @@ class ExactNeighbors(BaseEstimator):
                 f"{self.n_samples_fit_} fitted samples."
             )
         n_candidates = min(2 * n_neighbors, self.n_samples_fit_)
-        if self._use_faiss():
+        if self.backend == "faiss":
             search = self._faiss_candidates(n_candidates)
             # faiss runs fastest on many queries per call.
             search_rows = chunk_rows(self.n_features_in_, 4)

@@ -265,17 +265,8 @@ def test_exact_neighbors_errors():
         search.kneighbors(np.zeros((1, 3)), 2)
 
 
-def test_exact_neighbors_backend_choice(monkeypatch):
-    X = np.random.RandomState(2).normal(size=(200, 3))
-    auto = ExactNeighbors().fit(X)
-    assert auto._use_faiss() == (_neighbors.find_spec("faiss") is not None)
-    assert not ExactNeighbors(backend="torch").fit(X)._use_faiss()
-    assert not ExactNeighbors(device="cpu").fit(_Lazy(X))._use_faiss()
-    # Without faiss, "auto" falls back to torch; "faiss" says what to install.
-    monkeypatch.setattr(_neighbors, "find_spec", lambda name: None)
+def test_exact_neighbors_faiss_backend_needs_the_extra(monkeypatch):
+    X = np.random.RandomState(2).normal(size=(20, 3))
     monkeypatch.setitem(sys.modules, "faiss", None)
-    assert not auto._use_faiss()
-    expected = NearestNeighbors(n_neighbors=3).fit(X).kneighbors(X)[1]
-    np.testing.assert_array_equal(auto.kneighbors(X, 3)[1], expected)
     with pytest.raises(ImportError, match=r"pip install 'seqknn\[faiss\]'"):
         ExactNeighbors(backend="faiss").fit(X).kneighbors(X, 3)

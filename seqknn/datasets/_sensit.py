@@ -1,0 +1,315 @@
+"""The SensIT Vehicle (combined) data of the LIBSVM collection."""
+
+import bz2
+import gzip
+import http.client
+import logging
+import os
+import tempfile
+import zlib
+from importlib import resources
+from pathlib import Path
+from urllib.request import urlopen
+
+import numpy as np
+from sklearn.datasets import load_svmlight_file
+from sklearn.utils import Bunch
+
+from ._home import get_data_home
+
+logger = logging.getLogger(__name__)
+
+BASE_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/vehicle/"
+# (train, test) file names, by ``scaled``.
+FILE_NAMES = {
+    False: ("combined.bz2", "combined.t.bz2"),
+    True: ("combined_scale.bz2", "combined_scale.t.bz2"),
+}
+# No checksums of the LIBSVM files are published: a download (and the files
+# in the data folder) is checked by its number of rows instead.
+N_ROWS = (78_823, 19_705)
+N_FEATURES = 100
+CLASSES = (1, 2, 3)
+
+
+def load_sensit(
+    path=None,
+    *,
+    data_home=None,
+    download_if_missing=True,
+    return_X_y=False,
+    as_frame=False,
+    scaled=False,
+):
+    """Load the SensIT Vehicle (combined) data, one of the paper's data sets.
+
+    Vehicles recognised from the acoustic and seismic signals of a
+    distributed sensor network (Duarte & Hu, 2004), in the LIBSVM collection:
+    100 features (50 acoustic, 50 seismic) and 3 classes. The LIBSVM training
+    and test files are concatenated, in this order, into one data set, which
+    the paper splits itself (Xu & Klabjan, Table 1).
+
+    =================   ==========================
+    Classes                                      3
+    Samples total                           98,528
+    Samples per file    78,823 train, 19,705 test
+    Dimensionality                             100
+    Features            float
+    =================   ==========================
+
+    The files ``combined.bz2`` and ``combined.t.bz2`` (or, with
+    ``scaled=True``, ``combined_scale.bz2`` and ``combined_scale.t.bz2``) do
+    not ship with seqknn. They are read from ``path`` when given, else from
+    the data folder of :func:`get_data_home`, where they are downloaded from
+    the LIBSVM data page the first time. No checksums of those files are
+    published: the files of the data folder (downloaded or not) are checked
+    to have 78,823 and 19,705 rows instead, and a download that does not is
+    not kept.
+
+    Parameters
+    ----------
+    path : str, path-like or tuple of two, default=None
+        A folder holding the two files (named as above, by ``scaled``), or a
+        ``(train, test)`` pair of files. The files are in LIBSVM format (a
+        label 1, 2 or 3 and ``index:value`` pairs with indices 1 to 100 per
+        line), bzip2- or gzip-compressed or plain text, of any number of
+        rows. None uses the data folder.
+    data_home : str or path-like, default=None
+        The data folder to look in and download to, see
+        :func:`get_data_home`. Ignored when ``path`` is given.
+    download_if_missing : bool, default=True
+        Download the files into the data folder when they are not there. If
+        False, a missing file raises FileNotFoundError.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=False
+        Return the data as a pandas DataFrame and the target as a Series
+        (requires pandas).
+    scaled : bool, default=False
+        Load the version whose features LIBSVM's authors scaled to [-1, 1]
+        (``combined_scale``) instead of the original one (``combined``).
+        Only the file names differ; a ``(train, test)`` pair is read as it
+        is.
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (n_samples, 100) dense float64 array or DataFrame, the rows
+        of the training file then those of the test file, ``target``
+        (n_samples,) int64 array of the labels 1, 2 and 3 (or a Series),
+        ``feature_names`` (``"feature_1"`` to ``"feature_100"``, by their
+        LIBSVM index), ``target_names`` (``[1, 2, 3]``, as in a classifier's
+        ``classes_``), ``frame`` (the DataFrame with a ``"target"`` column,
+        when ``as_frame=True``) and ``DESCR``.
+    (data, target) : tuple
+        When ``return_X_y=True``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file is not in the data folder and ``download_if_missing`` is
+        False, or is not in the folder ``path`` or does not exist.
+    OSError
+        When a download fails (for example without network access) or a
+        downloaded file does not have the expected number of rows.
+    ValueError
+        When a file is not in LIBSVM format, has a feature index above 100
+        or a label other than 1, 2 and 3, or a file of the data folder does
+        not have the expected number of rows.
+
+    Notes
+    -----
+    The files are parsed by :func:`sklearn.datasets.load_svmlight_file`,
+    with one-based indices (index 0 is an error). Compression is recognised
+    by the content of a file, not its name.
+
+    Examples
+    --------
+    With network access, or with the files in the data folder:
+
+    >>> from seqknn.datasets import load_sensit
+    >>> X, y = load_sensit(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (98528, 100)
+
+    Any pair of files in the same format can be passed as ``path``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> train, test = Path(tmp.name) / "train.txt", Path(tmp.name) / "test.txt"
+    >>> _ = train.write_text("1 1:0.5 100:2\\n3 2:-1.25\\n")
+    >>> _ = test.write_text("2 50:7\\n")
+    >>> bunch = load_sensit((train, test))
+    >>> bunch.data.shape
+    (3, 100)
+    >>> bunch.target
+    array([1, 3, 2])
+    >>> bunch.data[0, [0, 99]].tolist(), float(bunch.data[2, 49])
+    ([0.5, 2.0], 7.0)
+    >>> tmp.cleanup()
+    """
+    if path is None:
+        parts = _load_from_data_home(data_home, download_if_missing, scaled)
+    else:
+        parts = [_parse(file) for file in _files(path, scaled)]
+    data = np.concatenate([X for X, _ in parts])
+    target = np.concatenate([y for _, y in parts])
+    feature_names = [f"feature_{i}" for i in range(1, N_FEATURES + 1)]
+    descr = resources.files("seqknn.datasets") / "descr" / "sensit.rst"
+    frame = None
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "load_sensit(as_frame=True) needs pandas, which is not "
+                "installed. Install it with: pip install pandas"
+            ) from exc
+
+        frame = pd.DataFrame(data, columns=feature_names)
+        frame["target"] = target
+        data, target = frame[feature_names], frame["target"]
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        target=target,
+        frame=frame,
+        feature_names=feature_names,
+        target_names=np.array(CLASSES),
+        DESCR=descr.read_text(encoding="utf-8"),
+    )
+
+
+def _files(path, scaled):
+    """The (train, test) files of ``path``: a folder or a pair of files."""
+    if isinstance(path, (tuple, list)):
+        if len(path) != 2:
+            raise ValueError(
+                "path must be a folder or a (train, test) pair of files, got "
+                f"{len(path)} files."
+            )
+        return [Path(file) for file in path]
+    folder = Path(path)
+    if not folder.is_dir():
+        if folder.exists():
+            raise ValueError(
+                f"path must be a folder holding {' and '.join(FILE_NAMES[scaled])}"
+                f", or a (train, test) pair of files; {folder} is a file."
+            )
+        raise FileNotFoundError(f"No such folder: {folder}")
+    files = [folder / name for name in FILE_NAMES[scaled]]
+    missing = [file.name for file in files if not file.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not "
+            f"in the folder {folder} given as path=. Download from {BASE_URL}, "
+            "or pass a (train, test) pair of files as path=."
+        )
+    return files
+
+
+def _load_from_data_home(data_home, download_if_missing, scaled):
+    """The parsed files of the data folder, downloaded if missing."""
+    home = Path(get_data_home(data_home))
+    files = [home / name for name in FILE_NAMES[scaled]]
+    missing = [file.name for file in files if not file.exists()]
+    if missing and not download_if_missing:
+        raise FileNotFoundError(
+            f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not "
+            f"in the seqknn data folder {home}. Download "
+            f"{' and '.join(BASE_URL + name for name in missing)} into that "
+            "folder, pass the location of the files as path=, or call "
+            "load_sensit with download_if_missing=True."
+        )
+    parts = []
+    for file, n_rows in zip(files, N_ROWS, strict=True):
+        if file.exists():
+            parts.append(_parse(file, n_rows=n_rows))
+        else:
+            parts.append(
+                _download(
+                    BASE_URL + file.name,
+                    file,
+                    lambda partial, n_rows=n_rows: _parse(partial, n_rows=n_rows),
+                )
+            )
+    return parts
+
+
+def _download(url, path, parse, timeout=60):
+    """Download ``url`` to ``path`` atomically; the file's ``parse(file)``.
+
+    The file is kept only when ``parse`` (which checks it) does not raise.
+    """
+    logger.info("Downloading %s to %s", url, path)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urlopen(url, timeout=timeout) as response:
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+            except (OSError, http.client.HTTPException) as exc:
+                # URLError, HTTPError and timeouts are OSErrors.
+                raise OSError(
+                    f"Could not download {path.name} from {url}: {exc}. Without "
+                    f"network access, get the file elsewhere and put it in "
+                    f"{path.parent}, or pass its location as path=."
+                ) from exc
+        try:
+            parsed = parse(Path(partial))
+        except ValueError as exc:
+            raise OSError(
+                f"The file downloaded from {url} is not the expected data "
+                f"({exc}); it was not kept. Try again, or get {path.name} "
+                f"elsewhere and put it in {path.parent}."
+            ) from exc
+        os.replace(partial, path)
+    finally:
+        # Left over only when the download failed.
+        Path(partial).unlink(missing_ok=True)
+    return parsed
+
+
+def _open(path):
+    """``path`` opened for reading in binary mode, decompressed if it is."""
+    with open(path, "rb") as f:
+        magic = f.read(3)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic == b"BZh":
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+def _parse(path, n_rows=None):
+    """Dense features and int labels of a LIBSVM file.
+
+    With ``n_rows``, the file must have that many rows.
+    """
+    with _open(path) as f:
+        try:
+            X, y = load_svmlight_file(
+                f, n_features=N_FEATURES, dtype=np.float64, zero_based=False
+            )
+        # (EOFError, OSError and zlib.error: a truncated or corrupt compressed
+        # file)
+        except (ValueError, EOFError, OSError, zlib.error) as exc:
+            raise ValueError(
+                f"{path} is not a SensIT Vehicle file in LIBSVM format "
+                f"(labels 1, 2, 3 and feature indices 1 to {N_FEATURES}): {exc}"
+            ) from exc
+    if n_rows is not None and len(y) != n_rows:
+        raise ValueError(
+            f"{path} has {len(y):,} rows, expected {n_rows:,}. Delete it to "
+            "download it again, or pass a part of the data as path=."
+        )
+    unknown = np.setdiff1d(y, CLASSES)
+    if unknown.size:
+        raise ValueError(
+            f"{path} has labels that are not SensIT Vehicle classes (1, 2, 3): "
+            f"[{', '.join(f'{label:g}' for label in unknown)}]."
+        )
+    return X.toarray(), y.astype(np.int64)
