@@ -434,7 +434,7 @@ def test_covtype_data_home_file_must_be_full(tmp_path, offline):
     path = write_cov(tmp_path / _covtype.FILE_NAME)
     with pytest.raises(ValueError, match="581,012") as error:
         load_covtype(data_home=tmp_path)
-    assert str(path) in str(error.value) and "path=" in str(error.value)
+    assert str(path) in str(error.value) and "Delete it" in str(error.value)
     assert offline == []
 
 
@@ -627,7 +627,7 @@ def test_sensit_data_home_files_must_be_full(tmp_path, offline):
     train, _ = write_sensit(tmp_path)
     with pytest.raises(ValueError, match="78,823") as error:
         load_sensit(data_home=tmp_path)
-    assert str(train) in str(error.value)
+    assert str(train) in str(error.value) and "Delete it" in str(error.value)
     assert offline == []
 
 

@@ -205,7 +205,13 @@ def _load_from_data_home(data_home, download_if_missing):
     home = Path(get_data_home(data_home))
     path = home / FILE_NAME
     if path.exists():
-        return _parse(path, n_rows=N_ROWS)
+        try:
+            return _parse(path, n_rows=N_ROWS)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} Delete it to download it again, or pass a part of the "
+                "data as path= (see the warning of load_covtype)."
+            ) from exc
     if not download_if_missing:
         raise FileNotFoundError(
             f"{FILE_NAME} is not in the seqknn data folder {home}. Download it "
@@ -284,8 +290,7 @@ def _parse(path, n_rows=None):
     if n_rows is not None and len(values) != n_rows:
         raise ValueError(
             f"{path} has {len(values):,} rows, expected the {n_rows:,} of the full "
-            f"{FILE_NAME}. Delete it to download it again, or pass a part of the "
-            "data as path= (see the warning of load_covtype)."
+            f"{FILE_NAME}."
         )
     classes = values[:, -1]
     unknown = np.setdiff1d(classes, CLASSES)

@@ -226,7 +226,13 @@ def _load_from_data_home(data_home, download_if_missing, scaled):
     parts = []
     for file, n_rows in zip(files, N_ROWS, strict=True):
         if file.exists():
-            parts.append(_parse(file, n_rows=n_rows))
+            try:
+                parts.append(_parse(file, n_rows=n_rows))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc} Delete it to download it again, or pass a part of "
+                    "the data as path=."
+                ) from exc
         else:
             parts.append(
                 _download(
@@ -294,18 +300,14 @@ def _parse(path, n_rows=None):
             X, y = load_svmlight_file(
                 f, n_features=N_FEATURES, dtype=np.float64, zero_based=False
             )
-        # (EOFError, OSError and zlib.error: a truncated or corrupt compressed
-        # file)
         except (ValueError, EOFError, OSError, zlib.error) as exc:
+            # EOFError, OSError, zlib.error: a truncated or corrupt compressed file.
             raise ValueError(
                 f"{path} is not a SensIT Vehicle file in LIBSVM format "
                 f"(labels 1, 2, 3 and feature indices 1 to {N_FEATURES}): {exc}"
             ) from exc
     if n_rows is not None and len(y) != n_rows:
-        raise ValueError(
-            f"{path} has {len(y):,} rows, expected {n_rows:,}. Delete it to "
-            "download it again, or pass a part of the data as path=."
-        )
+        raise ValueError(f"{path} has {len(y):,} rows, expected {n_rows:,}.")
     unknown = np.setdiff1d(y, CLASSES)
     if unknown.size:
         raise ValueError(
