@@ -8,7 +8,7 @@ their labels. Then, in a child process whose data segment is capped with
 copy of X would have to live), fits
 ``V2VSLSClassifier(neighbors=OutOfCoreNeighbors())`` on the memmap, predicts a
 held-out in-memory test set, and reports the peak resident set size
-(``ru_maxrss``: private memory plus the mapped libraries and files) next to the
+(``VmHWM``: private memory plus the mapped libraries and files) next to the
 file size.
 
 Run from the repository root::
@@ -58,7 +58,21 @@ def build(path, n_rows, kdd_path, seed=0):
     np.save(path + ".test_y.npy", y_test[:50_000])
 
 
+def peak_rss():
+    """Peak resident set size of this process's memory (VmHWM), in bytes.
+
+    Not ``ru_maxrss``: Linux carries that over ``execve`` from the process
+    that forked, here the parent that wrote the memmap.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def child(args):
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     limit = int(args.limit_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     import torch
@@ -81,9 +95,12 @@ def child(args):
     X_test = np.load(args.path + ".test_X.npy")
     y_test = np.load(args.path + ".test_y.npy")
     f1 = f1_score(y_test, clf.predict(X_test), average="macro")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     size = os.path.getsize(args.path)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"ru_maxrss at the child's start (from its parent): {inherited / 2**30:.2f} GiB"
+    )
     print(
         "| rows | features | file size | data limit (RLIMIT_DATA) | peak RSS "
         "| file / limit | fit (s) | targets (s) | training (s) | epochs "
