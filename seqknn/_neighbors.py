@@ -205,6 +205,8 @@ def _block_smallest(distances, k, threshold):
     stride = width // _GROUP
     minima = distances.view(n_rows, _GROUP, stride).amin(1)
     rows = (minima < threshold).any(1).nonzero().squeeze(1)
+    if len(rows) == 0:
+        return rows, distances[:0, :0], rows[:, None]
     if len(rows) < n_rows:
         minima, distances = minima[rows], distances[rows]
     _, groups = _smallest(minima, min(k, stride))

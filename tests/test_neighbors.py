@@ -270,3 +270,13 @@ def test_exact_neighbors_faiss_backend_needs_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)
     with pytest.raises(ImportError, match=r"pip install 'seqknn\[faiss\]'"):
         ExactNeighbors(backend="faiss").fit(X).kneighbors(X, 3)
+
+
+def test_exact_neighbors_blocks_that_improve_no_row(monkeypatch):
+    # Every row has K + 1 exact duplicates in the first block: no later block
+    # can improve on them, and is skipped.
+    X = np.repeat(np.random.RandomState(3).normal(size=(8, 2)), 16, axis=0)
+    monkeypatch.setattr(_neighbors, "_TILE", 64 * 64)
+    X = X[np.argsort(np.arange(len(X)) % 64, kind="stable")]
+    indices = ExactNeighbors(query_block_size=64).fit(X).kneighbors(X, 5)[1]
+    assert (np.linalg.norm(X[indices] - X[:, None], axis=2) == 0).all()
