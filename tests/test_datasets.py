@@ -12,6 +12,7 @@ import pytest
 
 from seqknn.datasets import (
     _covtype,
+    _home,
     _kddcup,
     _sensit,
     get_data_home,
@@ -211,7 +212,7 @@ def no_network(monkeypatch):
         calls.append(url)
         raise urllib.error.URLError("no network in tests")
 
-    monkeypatch.setattr(_kddcup, "urlopen", offline)
+    monkeypatch.setattr(_home, "urlopen", offline)
     return calls
 
 
@@ -245,7 +246,7 @@ def test_kddcup99_offline(tmp_path, no_network):
 
 def serve(monkeypatch, content):
     """urlopen of the loader answers ``content``, without network."""
-    monkeypatch.setattr(_kddcup, "urlopen", lambda url, timeout: io.BytesIO(content))
+    monkeypatch.setattr(_home, "urlopen", lambda url, timeout: io.BytesIO(content))
 
 
 def test_kddcup99_checksum_mismatch(tmp_path, monkeypatch):
@@ -274,8 +275,7 @@ def offline(monkeypatch):
         calls.append(url)
         raise urllib.error.URLError("no network in tests")
 
-    for module in (_kddcup, _covtype, _sensit):
-        monkeypatch.setattr(module, "urlopen", urlopen)
+    monkeypatch.setattr(_home, "urlopen", urlopen)
     return calls
 
 
@@ -287,7 +287,7 @@ def serve_urls(monkeypatch, module, contents):
         calls.append(url)
         return io.BytesIO(contents[url])
 
-    monkeypatch.setattr(module, "urlopen", urlopen)
+    monkeypatch.setattr(_home, "urlopen", urlopen)
     return calls
 
 

@@ -1,22 +1,15 @@
 """The UCI Forest Covertype data, the paper's COV."""
 
 import gzip
-import http.client
 import io
-import logging
-import os
-import tempfile
 import zlib
 from importlib import resources
 from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._home import get_data_home
-
-logger = logging.getLogger(__name__)
+from ._home import download, get_data_home
 
 FILE_NAME = "covtype.data.gz"
 URL = (
@@ -218,42 +211,7 @@ def _load_from_data_home(data_home, download_if_missing):
             f"from {URL} and put it in that folder, pass its location as "
             "path=, or call load_covtype with download_if_missing=True."
         )
-    return _download(URL, path, lambda partial: _parse(partial, n_rows=N_ROWS))
-
-
-def _download(url, path, parse, timeout=60):
-    """Download ``url`` to ``path`` atomically; the file's ``parse(file)``.
-
-    The file is kept only when ``parse`` (which checks it) does not raise.
-    """
-    logger.info("Downloading %s to %s", url, path)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urlopen(url, timeout=timeout) as response:
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-            except (OSError, http.client.HTTPException) as exc:
-                # URLError, HTTPError and timeouts are OSErrors.
-                raise OSError(
-                    f"Could not download {path.name} from {url}: {exc}. Without "
-                    f"network access, get the file elsewhere and put it in "
-                    f"{path.parent}, or pass its location as path=."
-                ) from exc
-        try:
-            parsed = parse(Path(partial))
-        except ValueError as exc:
-            raise OSError(
-                f"The file downloaded from {url} is not the expected data "
-                f"({exc}); it was not kept. Try again, or get {path.name} "
-                f"elsewhere and put it in {path.parent}."
-            ) from exc
-        os.replace(partial, path)
-    finally:
-        # Left over only when the download failed.
-        Path(partial).unlink(missing_ok=True)
-    return parsed
+    return download(URL, path, lambda partial: _parse(partial, n_rows=N_ROWS))
 
 
 def _parse(path, n_rows=None):

@@ -1,7 +1,13 @@
-"""The folder where downloaded data sets are kept."""
+"""The folder where downloaded data sets are kept, and the download into it."""
 
+import http.client
+import logging
 import os
+import tempfile
 from pathlib import Path
+from urllib.request import urlopen
+
+logger = logging.getLogger(__name__)
 
 DATA_HOME_ENV = "SEQKNN_DATA"
 
@@ -44,3 +50,38 @@ def get_data_home(data_home=None):
     data_home = Path(data_home).expanduser()
     data_home.mkdir(parents=True, exist_ok=True)
     return str(data_home)
+
+
+def download(url, path, parse, timeout=60):
+    """Download ``url`` to ``path`` atomically; the file's ``parse(file)``.
+
+    The file is kept only when ``parse`` (which checks it) does not raise.
+    """
+    logger.info("Downloading %s to %s", url, path)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urlopen(url, timeout=timeout) as response:
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+            except (OSError, http.client.HTTPException) as exc:
+                # URLError, HTTPError and timeouts are OSErrors.
+                raise OSError(
+                    f"Could not download {path.name} from {url}: {exc}. Without "
+                    f"network access, get the file elsewhere and put it in "
+                    f"{path.parent}, or pass its location as path=."
+                ) from exc
+        try:
+            parsed = parse(Path(partial))
+        except ValueError as exc:
+            raise OSError(
+                f"The file downloaded from {url} is not the expected data "
+                f"({exc}); it was not kept. Try again, or get {path.name} "
+                f"elsewhere and put it in {path.parent}."
+            ) from exc
+        os.replace(partial, path)
+    finally:
+        # Left over only when the download failed.
+        Path(partial).unlink(missing_ok=True)
+    return parsed

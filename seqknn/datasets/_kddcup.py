@@ -2,21 +2,14 @@
 
 import gzip
 import hashlib
-import http.client
 import io
-import logging
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._home import get_data_home
-
-logger = logging.getLogger(__name__)
+from ._home import download, get_data_home
 
 FILE_NAME = "kddcup.data_10_percent.gz"
 URL = "http://kdd.ics.uci.edu/databases/kddcup99/kddcup.data_10_percent.gz"
@@ -244,39 +237,14 @@ def _find_or_download(data_home, download_if_missing):
             f"from {URL} and put it in that folder, pass its location as "
             "path=, or call load_kddcup99 with download_if_missing=True."
         )
-    _download(URL, path, SHA256)
+    download(URL, path, lambda partial: _check_sha256(partial, SHA256))
     return path
 
 
-def _download(url, path, sha256, timeout=60):
-    """Download ``url`` to ``path`` atomically, checking its sha256."""
-    logger.info("Downloading %s to %s", url, path)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urlopen(url, timeout=timeout) as response:
-                    while chunk := response.read(1 << 16):
-                        digest.update(chunk)
-                        out.write(chunk)
-            except (OSError, http.client.HTTPException) as exc:
-                # URLError, HTTPError and timeouts are OSErrors.
-                raise OSError(
-                    f"Could not download {path.name} from {url}: {exc}. Without "
-                    f"network access, get the file elsewhere and put it in "
-                    f"{path.parent}, or pass its location as path=."
-                ) from exc
-        if digest.hexdigest() != sha256:
-            raise OSError(
-                f"The file downloaded from {url} has sha256 {digest.hexdigest()}, "
-                f"expected {sha256}; it was not kept. Try again, or get "
-                f"{path.name} elsewhere and put it in {path.parent}."
-            )
-        os.replace(partial, path)
-    finally:
-        # Left over only when the download failed.
-        Path(partial).unlink(missing_ok=True)
+def _check_sha256(path, sha256):
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise ValueError(f"its sha256 is {digest}, expected {sha256}")
 
 
 def _parse(path):

@@ -2,22 +2,15 @@
 
 import bz2
 import gzip
-import http.client
-import logging
-import os
-import tempfile
 import zlib
 from importlib import resources
 from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 from sklearn.datasets import load_svmlight_file
 from sklearn.utils import Bunch
 
-from ._home import get_data_home
-
-logger = logging.getLogger(__name__)
+from ._home import download, get_data_home
 
 BASE_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/vehicle/"
 # (train, test) file names, by ``scaled``.
@@ -235,48 +228,13 @@ def _load_from_data_home(data_home, download_if_missing, scaled):
                 ) from exc
         else:
             parts.append(
-                _download(
+                download(
                     BASE_URL + file.name,
                     file,
                     lambda partial, n_rows=n_rows: _parse(partial, n_rows=n_rows),
                 )
             )
     return parts
-
-
-def _download(url, path, parse, timeout=60):
-    """Download ``url`` to ``path`` atomically; the file's ``parse(file)``.
-
-    The file is kept only when ``parse`` (which checks it) does not raise.
-    """
-    logger.info("Downloading %s to %s", url, path)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urlopen(url, timeout=timeout) as response:
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-            except (OSError, http.client.HTTPException) as exc:
-                # URLError, HTTPError and timeouts are OSErrors.
-                raise OSError(
-                    f"Could not download {path.name} from {url}: {exc}. Without "
-                    f"network access, get the file elsewhere and put it in "
-                    f"{path.parent}, or pass its location as path=."
-                ) from exc
-        try:
-            parsed = parse(Path(partial))
-        except ValueError as exc:
-            raise OSError(
-                f"The file downloaded from {url} is not the expected data "
-                f"({exc}); it was not kept. Try again, or get {path.name} "
-                f"elsewhere and put it in {path.parent}."
-            ) from exc
-        os.replace(partial, path)
-    finally:
-        # Left over only when the download failed.
-        Path(partial).unlink(missing_ok=True)
-    return parsed
 
 
 def _open(path):
