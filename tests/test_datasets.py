@@ -692,3 +692,9 @@ def test_sensit_download_not_the_data(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="not the expected data"):
         load_sensit(data_home=home)
     assert list(home.iterdir()) == []
+
+
+def test_credit_default_as_frame_needs_pandas(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match="pip install pandas"):
+        load_credit_default(as_frame=True)

@@ -62,7 +62,13 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
     descr = resources.files("seqknn.datasets") / "descr" / "credit_default.rst"
     frame = None
     if as_frame:
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "load_credit_default(as_frame=True) needs pandas, which is not "
+                "installed. Install it with: pip install pandas"
+            ) from exc
 
         frame = pd.DataFrame(data, columns=feature_names)
         frame[_TARGET] = target
