@@ -3,12 +3,11 @@
 import gzip
 import io
 import zlib
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
 
+from ._bunch import dataset
 from ._home import download, get_data_home
 
 FILE_NAME = "covtype.data.gz"
@@ -167,29 +166,16 @@ def load_covtype(
     else:
         data, target = _parse(Path(path))
     feature_names = list(FEATURE_NAMES)
-    descr = resources.files("seqknn.datasets") / "descr" / "covtype.rst"
-    frame = None
-    if as_frame:
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "load_covtype(as_frame=True) needs pandas, which is not "
-                "installed. Install it with: pip install pandas"
-            ) from exc
-
-        frame = pd.DataFrame(data, columns=feature_names)
-        frame[TARGET] = target
-        data, target = frame[feature_names], frame[TARGET]
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        frame=frame,
+    return dataset(
+        data,
+        target,
         feature_names=feature_names,
         target_names=np.array(KEPT),
-        DESCR=descr.read_text(encoding="utf-8"),
+        descr="covtype.rst",
+        loader="load_covtype",
+        return_X_y=return_X_y,
+        as_frame=as_frame,
+        target_column=TARGET,
     )
 
 

@@ -5,7 +5,8 @@ import gzip
 from importlib import resources
 
 import numpy as np
-from sklearn.utils import Bunch
+
+from ._bunch import dataset
 
 _FILE = "UCI_Credit_Card.csv.gz"
 _TARGET = "default.payment.next.month"
@@ -59,27 +60,14 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
     # Column 0 is the row id ID; the last column is the target.
     feature_names = header[1:-1]
     data, target = values[:, 1:-1], values[:, -1].astype(np.int64)
-    descr = resources.files("seqknn.datasets") / "descr" / "credit_default.rst"
-    frame = None
-    if as_frame:
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "load_credit_default(as_frame=True) needs pandas, which is not "
-                "installed. Install it with: pip install pandas"
-            ) from exc
-
-        frame = pd.DataFrame(data, columns=feature_names)
-        frame[_TARGET] = target
-        data, target = frame[feature_names], frame[_TARGET]
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        frame=frame,
+    return dataset(
+        data,
+        target,
         feature_names=feature_names,
         target_names=np.array(["no default", "default"]),
-        DESCR=descr.read_text(encoding="utf-8"),
+        descr="credit_default.rst",
+        loader="load_credit_default",
+        return_X_y=return_X_y,
+        as_frame=as_frame,
+        target_column=_TARGET,
     )

@@ -3,12 +3,11 @@
 import gzip
 import hashlib
 import io
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
 
+from ._bunch import dataset
 from ._home import download, get_data_home
 
 FILE_NAME = "kddcup.data_10_percent.gz"
@@ -199,29 +198,15 @@ def load_kddcup99(
     if path is None:
         path = _find_or_download(data_home, download_if_missing)
     data, target, feature_names = _parse(Path(path))
-    descr = resources.files("seqknn.datasets") / "descr" / "kddcup99.rst"
-    frame = None
-    if as_frame:
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "load_kddcup99(as_frame=True) needs pandas, which is not "
-                "installed. Install it with: pip install pandas"
-            ) from exc
-
-        frame = pd.DataFrame(data, columns=feature_names)
-        frame["target"] = target
-        data, target = frame[feature_names], frame["target"]
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        frame=frame,
+    return dataset(
+        data,
+        target,
         feature_names=feature_names,
         target_names=np.array(sorted(KEPT)),
-        DESCR=descr.read_text(encoding="utf-8"),
+        descr="kddcup99.rst",
+        loader="load_kddcup99",
+        return_X_y=return_X_y,
+        as_frame=as_frame,
     )
 
 

@@ -3,13 +3,12 @@
 import bz2
 import gzip
 import zlib
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_svmlight_file
-from sklearn.utils import Bunch
 
+from ._bunch import dataset
 from ._home import download, get_data_home
 
 BASE_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/vehicle/"
@@ -149,29 +148,15 @@ def load_sensit(
     data = np.concatenate([X for X, _ in parts])
     target = np.concatenate([y for _, y in parts])
     feature_names = [f"feature_{i}" for i in range(1, N_FEATURES + 1)]
-    descr = resources.files("seqknn.datasets") / "descr" / "sensit.rst"
-    frame = None
-    if as_frame:
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "load_sensit(as_frame=True) needs pandas, which is not "
-                "installed. Install it with: pip install pandas"
-            ) from exc
-
-        frame = pd.DataFrame(data, columns=feature_names)
-        frame["target"] = target
-        data, target = frame[feature_names], frame["target"]
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        frame=frame,
+    return dataset(
+        data,
+        target,
         feature_names=feature_names,
         target_names=np.array(CLASSES),
-        DESCR=descr.read_text(encoding="utf-8"),
+        descr="sensit.rst",
+        loader="load_sensit",
+        return_X_y=return_X_y,
+        as_frame=as_frame,
     )
 
 
