@@ -204,71 +204,8 @@ def test_get_data_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def no_network(monkeypatch):
-    """urlopen of the loader fails like it does offline; records the calls."""
-    calls = []
-
-    def offline(url, *args, **kwargs):
-        calls.append(url)
-        raise urllib.error.URLError("no network in tests")
-
-    monkeypatch.setattr(_home, "urlopen", offline)
-    return calls
-
-
-def test_kddcup99_found_in_data_home(tmp_path, monkeypatch, no_network):
-    write_kdd(tmp_path / KDD_FILE)
-    monkeypatch.setenv("SEQKNN_DATA", str(tmp_path))
-    assert len(load_kddcup99().target) == 4
-    assert len(load_kddcup99(download_if_missing=False).target) == 4
-    other = tmp_path / "other"
-    other.mkdir()
-    write_kdd(other / KDD_FILE, TINY[:2])
-    assert len(load_kddcup99(data_home=other).target) == 2
-    assert no_network == []
-
-
-def test_kddcup99_missing_without_download(tmp_path, no_network):
-    with pytest.raises(FileNotFoundError) as error:
-        load_kddcup99(data_home=tmp_path, download_if_missing=False)
-    assert KDD_FILE in str(error.value) and str(tmp_path) in str(error.value)
-    assert no_network == []
-
-
-def test_kddcup99_offline(tmp_path, no_network):
-    with pytest.raises(OSError, match="Could not download") as error:
-        load_kddcup99(data_home=tmp_path)
-    assert KDD_FILE in str(error.value) and str(tmp_path) in str(error.value)
-    assert isinstance(error.value.__cause__, urllib.error.URLError)
-    assert no_network == [_kddcup.URL]
-    assert list(tmp_path.iterdir()) == []  # no partial file left
-
-
-def serve(monkeypatch, content):
-    """urlopen of the loader answers ``content``, without network."""
-    monkeypatch.setattr(_home, "urlopen", lambda url, timeout: io.BytesIO(content))
-
-
-def test_kddcup99_checksum_mismatch(tmp_path, monkeypatch):
-    serve(monkeypatch, b"<html>not the data</html>")
-    with pytest.raises(OSError, match="sha256"):
-        load_kddcup99(data_home=tmp_path)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_kddcup99_download(tmp_path, monkeypatch):
-    content = write_kdd(tmp_path / "served.gz").read_bytes()
-    serve(monkeypatch, content)
-    monkeypatch.setattr(_kddcup, "SHA256", hashlib.sha256(content).hexdigest())
-    home = tmp_path / "home"
-    assert len(load_kddcup99(data_home=home).target) == 4
-    assert [p.name for p in home.iterdir()] == [KDD_FILE]
-    assert (home / KDD_FILE).read_bytes() == content
-
-
-@pytest.fixture
 def offline(monkeypatch):
-    """urlopen of every downloading loader fails like offline; records the calls."""
+    """Downloads fail as they do offline; records the URLs asked for."""
     calls = []
 
     def urlopen(url, *args, **kwargs):
@@ -279,8 +216,8 @@ def offline(monkeypatch):
     return calls
 
 
-def serve_urls(monkeypatch, module, contents):
-    """urlopen of ``module`` answers ``contents[url]``; records the calls."""
+def serve_urls(monkeypatch, contents):
+    """Downloads of ``url`` answer ``contents[url]``; records the URLs asked for."""
     calls = []
 
     def urlopen(url, timeout):
@@ -289,6 +226,51 @@ def serve_urls(monkeypatch, module, contents):
 
     monkeypatch.setattr(_home, "urlopen", urlopen)
     return calls
+
+
+def test_kddcup99_found_in_data_home(tmp_path, monkeypatch, offline):
+    write_kdd(tmp_path / KDD_FILE)
+    monkeypatch.setenv("SEQKNN_DATA", str(tmp_path))
+    assert len(load_kddcup99().target) == 4
+    assert len(load_kddcup99(download_if_missing=False).target) == 4
+    other = tmp_path / "other"
+    other.mkdir()
+    write_kdd(other / KDD_FILE, TINY[:2])
+    assert len(load_kddcup99(data_home=other).target) == 2
+    assert offline == []
+
+
+def test_kddcup99_missing_without_download(tmp_path, offline):
+    with pytest.raises(FileNotFoundError) as error:
+        load_kddcup99(data_home=tmp_path, download_if_missing=False)
+    assert KDD_FILE in str(error.value) and str(tmp_path) in str(error.value)
+    assert offline == []
+
+
+def test_kddcup99_offline(tmp_path, offline):
+    with pytest.raises(OSError, match="Could not download") as error:
+        load_kddcup99(data_home=tmp_path)
+    assert KDD_FILE in str(error.value) and str(tmp_path) in str(error.value)
+    assert isinstance(error.value.__cause__, urllib.error.URLError)
+    assert offline == [_kddcup.URL]
+    assert list(tmp_path.iterdir()) == []  # no partial file left
+
+
+def test_kddcup99_checksum_mismatch(tmp_path, monkeypatch):
+    serve_urls(monkeypatch, {_kddcup.URL: b"<html>not the data</html>"})
+    with pytest.raises(OSError, match="sha256"):
+        load_kddcup99(data_home=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_kddcup99_download(tmp_path, monkeypatch):
+    content = write_kdd(tmp_path / "served.gz").read_bytes()
+    serve_urls(monkeypatch, {_kddcup.URL: content})
+    monkeypatch.setattr(_kddcup, "SHA256", hashlib.sha256(content).hexdigest())
+    home = tmp_path / "home"
+    assert len(load_kddcup99(data_home=home).target) == 4
+    assert [p.name for p in home.iterdir()] == [KDD_FILE]
+    assert (home / KDD_FILE).read_bytes() == content
 
 
 # Forest Covertype -------------------------------------------------------------
@@ -458,7 +440,7 @@ def test_covtype_offline(tmp_path, offline):
 
 def test_covtype_download(tmp_path, monkeypatch):
     content = write_cov(tmp_path / "served.gz").read_bytes()
-    calls = serve_urls(monkeypatch, _covtype, {_covtype.URL: content})
+    calls = serve_urls(monkeypatch, {_covtype.URL: content})
     monkeypatch.setattr(_covtype, "N_ROWS", len(COV_TINY))
     home = tmp_path / "home"
     assert load_covtype(data_home=home).target.tolist() == [2, 1, 3]
@@ -480,7 +462,7 @@ def test_covtype_download_not_the_data(tmp_path, monkeypatch, content):
     # None: a well-formed file with fewer rows than the full data.
     if content is None:
         content = write_cov(tmp_path / "served.gz").read_bytes()
-    serve_urls(monkeypatch, _covtype, {_covtype.URL: content})
+    serve_urls(monkeypatch, {_covtype.URL: content})
     home = tmp_path / "home"
     with pytest.raises(OSError, match="not the expected data") as error:
         load_covtype(data_home=home)
@@ -662,7 +644,7 @@ def test_sensit_download(tmp_path, monkeypatch, scaled):
         _sensit.BASE_URL + name: path.read_bytes()
         for name, path in zip(names, served, strict=True)
     }
-    calls = serve_urls(monkeypatch, _sensit, contents)
+    calls = serve_urls(monkeypatch, contents)
     monkeypatch.setattr(_sensit, "N_ROWS", (2, 1))
     home = tmp_path / "home"
     check_tiny_sensit(*load_sensit(data_home=home, scaled=scaled, return_X_y=True))
@@ -680,7 +662,7 @@ def test_sensit_download_not_the_data(tmp_path, monkeypatch):
     # Well-formed files, with fewer rows than the full data.
     served = write_sensit(tmp_path / "served")
     contents = {_sensit.BASE_URL + path.name: path.read_bytes() for path in served}
-    serve_urls(monkeypatch, _sensit, contents)
+    serve_urls(monkeypatch, contents)
     home = tmp_path / "home"
     with pytest.raises(OSError, match="not the expected data") as error:
         load_sensit(data_home=home)
@@ -688,7 +670,7 @@ def test_sensit_download_not_the_data(tmp_path, monkeypatch):
     assert isinstance(error.value.__cause__, ValueError)
     assert list(home.iterdir()) == []
     # Not in LIBSVM format.
-    serve_urls(monkeypatch, _sensit, dict.fromkeys(contents, b"<html></html>"))
+    serve_urls(monkeypatch, dict.fromkeys(contents, b"<html></html>"))
     with pytest.raises(OSError, match="not the expected data"):
         load_sensit(data_home=home)
     assert list(home.iterdir()) == []
