@@ -69,7 +69,8 @@ V2VSLS sampler did best (see the user guide page "Oversampling: when to
 prefer which sampler").""",
     "temperature": """temperature : float, default=0.85
     Softmax temperature tau of the label head,
-    Y_t^P = softmax((W_y y_t + b_y) / tau).""",
+    Y_t^P = softmax((W_y y_t + b_y) / tau), where y_t is the decoder output
+    (seq2seq) or the hop output z_t (memory networks).""",
     "alpha": """alpha : float, default=9.5
     Weight alpha of the ground-truth term KL(Y^GT || Y^P) in the loss L1.""",
     "vector_weight": """vector_weight : float, default=0.12

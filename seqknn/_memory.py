@@ -295,7 +295,9 @@ class MNkNNVecClassifier(_BaseMemory):
     """Memory-network kNN classifier with neighbour vectors (the paper's MNkNN_VEC).
 
     As :class:`MNkNNClassifier`, and hop t also predicts the feature vector of
-    the t-th nearest neighbour, X_t^P = W_x ReLU(T(H u^t + o^t)) + b_x. Trained
+    the t-th nearest neighbour, X_t^P = W_x ReLU(T z_t) + b_x, where
+    z_t = dropout(BN_t(H u^t + o^t)) (the paper applies the head to H u^t + o^t;
+    batch normalisation and dropout are this implementation's). Trained
     with L1-bar + lambda E[ sum_t ||X_t^P - X_t^T||^2 ]. The predicted vectors
     are out-of-sample points near the sample, usable as synthetic samples.
 
@@ -393,7 +395,8 @@ class MemN2NClassifier(_BaseMemory):
 
     The memory network of Sukhbaatar et al. (2015) over a memory of random
     training samples: K hops, one label predicted after the last hop,
-    Y^P = softmax(W_y(H u^K + o^K) + b_y), trained with the cross-entropy
+    Y^P = softmax(W_y z_K + b_y) with z_K = dropout(BN(H u^K + o^K)) (the
+    paper's head reads H u^K + o^K directly), trained with the cross-entropy
     KL(Y^GT || Y^P) on the ground truth only. It learns no neighbour targets;
     it is the benchmark that shows what the kNN targets of
     :class:`MNkNNClassifier` add.

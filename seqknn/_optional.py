@@ -8,6 +8,7 @@ EXTRAS = {
     "dask": "dask",
     "dask.array": "dask",
     "distributed": "dask",
+    "matplotlib.figure": "experiments",
 }
 
 

@@ -1,0 +1,306 @@
+"""The ``python -m seqknn.experiments`` (``seqknn-experiments``) command line."""
+
+import argparse
+import csv
+import os
+import platform
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+from tqdm.auto import tqdm
+
+from .. import __version__
+from . import _protocol
+from ._models import BATCH_SIZE, KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS
+from ._report import bar_figure, markdown_table, summary, tsne_figure
+from ._stats import ALPHA
+
+_TIMES = {"neighbours (s)": "neighbors_s", "training (s)": "training_s"}
+_TIMES |= {"predict (s)": "predict_s", "epochs": "epochs"}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One of the paper's experiments and how its results are compared."""
+
+    run: object
+    table: str
+    # Columns that identify a result beside the data set and the seed; the
+    # first is the x axis of the figure, a second one the bars of a group.
+    keys: tuple
+    # The column whose values are tested against each other.
+    method: str
+    baseline: str
+    means: dict
+    benchmarks: object = None
+
+
+EXPERIMENTS = {
+    "classification": Experiment(
+        _protocol.classification,
+        "Table 2 and Figure 2",
+        ("model",),
+        "model",
+        "kNN",
+        _TIMES,
+        lambda config: [m for m in config.models if MODELS[m].benchmark],
+    ),
+    "out-of-core": Experiment(
+        _protocol.out_of_core,
+        "Table 3 and Figure 3",
+        ("model", "targets"),
+        "targets",
+        "full",
+        _TIMES,
+    ),
+    "oversampling": Experiment(
+        _protocol.oversampling,
+        "Table 5 and Figures 4 and 5",
+        ("classifier", "sampler"),
+        "sampler",
+        "none",
+        {"resample (s)": "resample_s"} | _TIMES,
+        lambda config: [s for s in ("SMOTE", "ADASYN") if s in config.samplers],
+    ),
+}
+FIELDS = ["dataset", "seed", "model", "classifier", "targets", "sampler", "params"]
+FIELDS += ["val_f1_macro", "f1_macro", "f1_weighted", "neighbors_s", "training_s"]
+FIELDS += ["fit_s", "predict_s", "resample_s", "epochs", "n_train", "n_test"]
+
+
+def _parser():
+    common = argparse.ArgumentParser(add_help=False)
+    data = common.add_argument_group("data")
+    data.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=_protocol.DATASETS,
+        help="default: all four (credit only with --quick)",
+    )
+    data.add_argument(
+        "--data-home",
+        type=Path,
+        help="folder of the data files (default: seqknn.datasets.get_data_home())",
+    )
+    for name in ("kdd", "covtype", "sensit"):
+        data.add_argument(f"--{name}-path", type=Path, help=f"the {name} data file")
+    data.add_argument(
+        "--max-samples",
+        type=int,
+        help="stratified subsample of each data set (default: all; 2000 with --quick)",
+    )
+    run = common.add_argument_group("protocol")
+    run.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    run.add_argument(
+        "--seeds", type=int, help="number of seeds (default: 5; 2 with --quick)"
+    )
+    run.add_argument(
+        "--max-epochs",
+        type=int,
+        help="of the networks (default: the estimators'; 5 with --quick)",
+    )
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small, fast run: the defaults above and the first grid point only",
+    )
+    run.add_argument("--device", default="auto", help="of the networks")
+    run.add_argument(
+        "--n-jobs", type=int, default=1, help="of RF, XGBoost and LightGBM"
+    )
+    out = common.add_argument_group("output")
+    out.add_argument(
+        "--out", type=Path, help="output folder (default: seqknn-results/COMMAND)"
+    )
+    out.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    out.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on stderr"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="python -m seqknn.experiments",
+        description="Run the experiments of Xu & Klabjan's paper on seqknn's models: "
+        "results.csv (one row per data set, seed and model), summary.md (the "
+        "tables, with t-tests) and PNG figures in the output folder.",
+    )
+    commands = parser.add_subparsers(dest="experiment", required=True)
+    sub = commands.add_parser(
+        "classification", parents=[common], help="Table 2 / Figure 2"
+    )
+    sub.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        help="default: all (XGBoost and LightGBM when installed)",
+    )
+    sub = commands.add_parser(
+        "out-of-core", parents=[common], help="Table 3 / Figure 3"
+    )
+    sub.add_argument("--models", nargs="+", choices=["kNN", *KNN_NETWORKS])
+    sub.add_argument(
+        "--targets", nargs="+", choices=["full", "out-of-core"], default=None
+    )
+    sub = commands.add_parser(
+        "oversampling", parents=[common], help="Table 5 / Figures 4 and 5"
+    )
+    sub.add_argument("--samplers", nargs="+", choices=SAMPLERS)
+    sub.add_argument(
+        "--classifiers",
+        dest="models",
+        nargs="+",
+        choices=[m for m in MODELS if MODELS[m].benchmark],
+        help="trained on the resampled data (default: kNN FFN RF XGBoost)",
+    )
+    return parser
+
+
+def _defaults(args):
+    """Fill in the defaults that depend on the experiment and ``--quick``."""
+    if args.datasets is None:
+        args.datasets = ["credit"] if args.quick else list(_protocol.DATASETS)
+    for name, full, quick in [("seeds", 5, 2), ("max_samples", None, 2000)]:
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    if args.max_epochs is None and args.quick:
+        args.max_epochs = 5
+    args.seeds = list(range(args.seed, args.seed + args.seeds))
+    if args.models is None:
+        if args.experiment == "classification":
+            args.models = list(MODELS)
+        elif args.experiment == "out-of-core":
+            args.models = ["kNN", *KNN_NETWORKS]
+        else:
+            args.models = ["kNN", "FFN", "RF", "XGBoost"]
+        args.left_out = [m for m in args.models if not MODELS[m].available()]
+        args.models = [m for m in args.models if m not in args.left_out]
+    else:
+        args.left_out = []
+        for m in args.models:
+            if not MODELS[m].available():
+                raise SystemExit(
+                    f"{m} needs the package {MODELS[m].requires!r}, which is not "
+                    f"installed: pip install {MODELS[m].requires}, or leave {m} out."
+                )
+    if args.experiment == "out-of-core" and args.targets is None:
+        args.targets = ["full", "out-of-core"]
+    if args.experiment == "oversampling" and args.samplers is None:
+        args.samplers = list(SAMPLERS)
+    if args.out is None:
+        args.out = Path("seqknn-results") / args.experiment
+    return args
+
+
+def versions():
+    """The versions and the machine, for the record."""
+    if torch.cuda.is_available():
+        device = torch.cuda.get_device_name(0)
+    else:
+        device = f"CPU ({os.cpu_count()} cores)"
+    return (
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, "
+        f"seqknn {__version__}; {device}, torch threads {torch.get_num_threads()}"
+    )
+
+
+def _describe(args, rows):
+    seeds = f"{len(args.seeds)} seeds ({args.seeds[0]}..{args.seeds[-1]})"
+    text = [
+        f"Stratified 80/10/10 train/validation/test split per seed, {seeds}. "
+        "Each model is fitted on the training part at every point of its grid "
+        "("
+        + ("the first point only, --quick" if args.quick else "see `_models.py`")
+        + "); the point with the best validation macro-F1 is scored on the test "
+        "part. F1: mean ± standard deviation over the seeds; seconds and epochs: "
+        "means. Tests: two-sided t-tests paired by seed on the test macro-F1, "
+        f"at the {ALPHA:.0%} level (better / worse / same; n/a with one seed).",
+    ]
+    if args.max_samples is not None:
+        text.append(
+            f"Each data set is a stratified subsample of {args.max_samples} rows."
+        )
+    if args.max_epochs is not None:
+        text.append(f"The networks train for at most {args.max_epochs} epochs.")
+    if args.experiment == "out-of-core":
+        text.append(
+            f"Out-of-core: the paper's Algorithm 1 with R={N_BATCHES} random "
+            f"batches of B={BATCH_SIZE} training samples; kNN then votes among the "
+            "Algorithm-1 neighbours of each test sample."
+        )
+        if min(r["n_train"] for r in rows) <= N_BATCHES * BATCH_SIZE:
+            text.append(
+                "**R x B is at least the number of training samples here, so the "
+                "out-of-core neighbours are exact: use more samples.**"
+            )
+    if args.experiment == "oversampling":
+        text.append(
+            "The training part is standardised and resampled to balanced "
+            "classes; the grid point is chosen on the validation part as it is."
+        )
+    if any(m == "kNN" for m in args.models):
+        text.append(
+            "kNN has no training targets: its neighbours time is the search for "
+            "the test samples."
+        )
+    if args.left_out:
+        text.append(
+            "Left out, their packages are not installed: "
+            + ", ".join(f"{m} ({MODELS[m].requires})" for m in args.left_out)
+            + "."
+        )
+    return " ".join(text)
+
+
+def main(argv=None):
+    """Run an experiment of the paper; see ``python -m seqknn.experiments -h``."""
+    args = _defaults(_parser().parse_args(argv))
+    experiment = EXPERIMENTS[args.experiment]
+    benchmarks = experiment.benchmarks(args) if experiment.benchmarks else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    argv = sys.argv[1:] if argv is None else argv
+    command = "python -m seqknn.experiments " + shlex.join(argv)
+    rows, snapshots = [], {}
+    total = _protocol.n_fits(args.experiment, args)
+    with (
+        open(args.out / "results.csv", "w", newline="") as file,
+        tqdm(
+            total=total, unit="fit", disable=args.no_progress or None, file=sys.stderr
+        ) as progress,
+    ):
+        writer = csv.DictWriter(file, FIELDS, restval="")
+        writer.writeheader()
+        kwargs = {"snapshots": snapshots} if args.experiment == "oversampling" else {}
+        for row in experiment.run(args, progress, **kwargs):
+            rows.append(row)
+            writer.writerow(row)
+            file.flush()
+
+    name = args.experiment.replace("-", "_")
+    lines = [
+        f"# {args.experiment}: the paper's {experiment.table}",
+        "",
+        f"`{command}`",
+        "",
+        versions(),
+        "",
+        _describe(args, rows),
+        "",
+        markdown_table(summary(rows, experiment, benchmarks)),
+    ]
+    if not args.no_figures:
+        bar_figure(
+            rows, experiment.keys, args.out / f"{name}.png", f"{args.experiment} (test)"
+        )
+        lines += ["", f"![{experiment.table}]({name}.png)"]
+        if snapshots:
+            tsne_figure(snapshots, args.out / "tsne.png", args.seeds[0])
+            lines += ["", "![t-SNE of the synthetic samples](tsne.png)"]
+    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nWritten to {args.out}/", file=sys.stderr)
+    return 0

@@ -1,0 +1,183 @@
+"""The paper's protocol: 80/10/10 splits, a grid chosen on validation, F1 on test.
+
+Each experiment is a generator of result rows, one per (data set, seed and the
+experiment's keys): the chosen grid point, its validation macro-F1, the test
+macro- and weighted F1 and the times.
+"""
+
+import json
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from ..datasets import load_covtype, load_credit_default, load_kddcup99, load_sensit
+from ._models import MODELS, make_model, make_sampler
+
+DATASETS = ["credit", "kdd", "covtype", "sensit"]
+
+
+def load_dataset(name, config):
+    """The data set ``name`` as float64 (X, y), subsampled to ``max_samples``."""
+    if name == "credit":
+        X, y = load_credit_default(return_X_y=True)
+    else:
+        loader = {"kdd": load_kddcup99, "covtype": load_covtype, "sensit": load_sensit}
+        path = getattr(config, f"{name}_path")
+        X, y = loader[name](path, data_home=config.data_home, return_X_y=True)
+    X = np.asarray(X, dtype=np.float64)
+    if config.max_samples is not None and config.max_samples < len(y):
+        # The same subsample for every seed of a run.
+        X, _, y, _ = train_test_split(
+            X, y, train_size=config.max_samples, stratify=y, random_state=config.seed
+        )
+    return X, np.asarray(y)
+
+
+def split(X, y, seed):
+    """Stratified 80/10/10 train/validation/test split.
+
+    Returns
+    -------
+    train, val, test : tuple of (X, y)
+    """
+    X_train, X_rest, y_train, y_rest = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    X_val, X_test, y_val, y_test = train_test_split(
+        X_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=seed
+    )
+    return (X_train, y_train), (X_val, y_val), (X_test, y_test)
+
+
+def _fit(model, X, y, seed):
+    # Every random choice takes random_state=seed; torch's global seed also
+    # fixes what a third-party model might draw from it.
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - start
+
+
+def select(name, seed, config, train, val, progress, targets="full"):
+    """Fit model ``name`` at each grid point on ``train``; keep the best on ``val``.
+
+    Returns the chosen model, its parameters, validation macro-F1 and fit time.
+    """
+    best = None
+    for params in grid(name, config):
+        model = make_model(name, params, seed, config, targets)
+        fit_s = _fit(model, *train, seed)
+        val_f1 = f1_score(val[1], model.predict(val[0]), average="macro")
+        progress.update()
+        if best is None or val_f1 > best[2]:
+            best = (model, params, val_f1, fit_s)
+    return best
+
+
+def score(selected, train, test, name):
+    """Test scores and times of a model chosen by :func:`select`."""
+    model, params, val_f1, fit_s = selected
+    start = time.perf_counter()
+    y_pred = model.predict(test[0])
+    predict_s = time.perf_counter() - start
+    times = getattr(model, "fit_times_", None)
+    if times is not None:
+        neighbors_s, training_s = times["neighbors"], times["training"]
+    elif name == "kNN":
+        # kNN has no training targets: its neighbour search runs at prediction.
+        neighbors_s, training_s = predict_s, fit_s
+    else:
+        neighbors_s, training_s = np.nan, fit_s
+    return {
+        "params": json.dumps(params, sort_keys=True),
+        "val_f1_macro": val_f1,
+        "f1_macro": f1_score(test[1], y_pred, average="macro"),
+        "f1_weighted": f1_score(test[1], y_pred, average="weighted"),
+        "neighbors_s": neighbors_s,
+        "training_s": training_s,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "epochs": getattr(model, "n_iter_", np.nan),
+        "n_train": len(train[1]),
+        "n_test": len(test[1]),
+    }
+
+
+def grid(name, config):
+    return MODELS[name].grid[:1] if config.quick else MODELS[name].grid
+
+
+def n_fits(experiment, config):
+    """The number of grid fits an experiment makes (for the progress bar)."""
+    per_seed = sum(len(grid(m, config)) for m in config.models)
+    if experiment == "out-of-core":
+        per_seed *= len(config.targets)
+    elif experiment == "oversampling":
+        per_seed *= len(config.samplers)
+    return per_seed * len(config.datasets) * len(config.seeds)
+
+
+def _splits(config, progress):
+    for dataset in config.datasets:
+        progress.set_description(f"loading {dataset}")
+        X, y = load_dataset(dataset, config)
+        for seed in config.seeds:
+            progress.set_description(f"{dataset} seed {seed}")
+            yield dataset, seed, *split(X, y, seed)
+
+
+def classification(config, progress):
+    """The paper's Table 2: every model on every data set."""
+    for dataset, seed, train, val, test in _splits(config, progress):
+        for name in config.models:
+            selected = select(name, seed, config, train, val, progress)
+            yield {"dataset": dataset, "seed": seed, "model": name} | score(
+                selected, train, test, name
+            )
+
+
+def out_of_core(config, progress):
+    """The paper's Table 3: exact against Algorithm-1 neighbour targets."""
+    for dataset, seed, train, val, test in _splits(config, progress):
+        for name in config.models:
+            for targets in config.targets:
+                selected = select(name, seed, config, train, val, progress, targets)
+                row = {"dataset": dataset, "seed": seed, "model": name}
+                yield row | {"targets": targets} | score(selected, train, test, name)
+
+
+def oversampling(config, progress, snapshots=None):
+    """The paper's Table 5: classifiers trained on oversampled training parts.
+
+    The training part is standardised (the scaler fitted on it), resampled to
+    balanced classes by each sampler, and each classifier's grid point is chosen
+    on the (not resampled) validation part. ``snapshots``, a dict, receives for
+    each data set's first seed the training part and every sampler's synthetic
+    samples (for the t-SNE figure).
+    """
+    for dataset, seed, train, val, test in _splits(config, progress):
+        scaler = StandardScaler().fit(train[0])
+        train, val, test = ((scaler.transform(X), y) for X, y in (train, val, test))
+        for sampler_name in config.samplers:
+            sampler = make_sampler(sampler_name, seed, config)
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            resampled = train if sampler is None else sampler.fit_resample(*train)
+            resample_s = time.perf_counter() - start
+            if snapshots is not None and seed == config.seeds[0]:
+                snapshots.setdefault(dataset, {"train": train})[sampler_name] = (
+                    resampled[0][len(train[1]) :],
+                    resampled[1][len(train[1]) :],
+                )
+            for name in config.models:
+                selected = select(name, seed, config, resampled, val, progress)
+                row = {"dataset": dataset, "seed": seed, "classifier": name}
+                yield (
+                    row
+                    | {"sampler": sampler_name, "resample_s": resample_s}
+                    | score(selected, resampled, test, name)
+                )

@@ -1,0 +1,238 @@
+"""The experiments command: protocol, statistics, outputs and reproducibility."""
+
+import csv
+import json
+import subprocess
+import sys
+from argparse import Namespace
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import f1_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+
+import seqknn
+from seqknn.datasets import load_credit_default
+from seqknn.experiments import _models, main
+from seqknn.experiments._cli import EXPERIMENTS
+from seqknn.experiments._protocol import select, split
+from seqknn.experiments._report import summary
+from seqknn.experiments._stats import paired_ttest
+
+TIMES = {"fit_s", "predict_s", "neighbors_s", "training_s", "resample_s"}
+
+
+class _NoProgress:
+    def update(self, n=1):
+        pass
+
+
+def _config(**kwargs):
+    defaults = dict(quick=False, max_epochs=2, device="cpu", n_jobs=1, seed=0)
+    return Namespace(**(defaults | kwargs))
+
+
+def _run(tmp_path, *args):
+    out = tmp_path / "out"
+    main([*args, "--quick", "--max-samples", "600", "--out", str(out)])
+    with open(out / "results.csv", newline="") as file:
+        return out, list(csv.DictReader(file))
+
+
+def _scores(rows):
+    return [{k: v for k, v in row.items() if k not in TIMES} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def credit():
+    X, y = load_credit_default(return_X_y=True)
+    return X[:1500], y[:1500]
+
+
+def test_split_is_stratified_80_10_10_and_seeded(credit):
+    X, y = credit
+    train, val, test = split(X, y, seed=3)
+    assert [len(part[1]) for part in (train, val, test)] == [1200, 150, 150]
+    rows = np.concatenate([part[0] for part in (train, val, test)])
+    assert len(np.unique(rows, axis=0)) == len(np.unique(X, axis=0))
+    for part in (train, val, test):
+        assert abs(part[1].mean() - y.mean()) < 0.01
+    again = split(X, y, seed=3)
+    np.testing.assert_array_equal(again[2][0], test[0])
+    assert not np.array_equal(split(X, y, seed=4)[2][0], test[0])
+
+
+def test_select_keeps_the_grid_point_best_on_validation(credit):
+    train, val, test = split(*credit, seed=0)
+    model, params, val_f1, _ = select("kNN", 0, _config(), train, val, _NoProgress())
+    scores = []
+    for point in _models.MODELS["kNN"].grid:
+        knn = _models.make_model("kNN", point, 0, _config()).fit(*train)
+        scores.append(f1_score(val[1], knn.predict(val[0]), average="macro"))
+    assert val_f1 == max(scores)
+    assert params == _models.MODELS["kNN"].grid[int(np.argmax(scores))]
+    assert model[-1].n_neighbors == params["n_neighbors"]
+
+
+def test_quick_keeps_the_first_grid_point(credit):
+    train, val, _ = split(*credit, seed=0)
+    _, params, _, _ = select("kNN", 0, _config(quick=True), train, val, _NoProgress())
+    assert params == _models.MODELS["kNN"].grid[0]
+
+
+def test_paired_ttest_matches_scipy_and_gives_verdicts():
+    a, b = [0.80, 0.83, 0.79, 0.81], [0.70, 0.74, 0.72, 0.69]
+    diff, p, verdict = paired_ttest(a, b)
+    assert diff == pytest.approx(np.mean(np.subtract(a, b)))
+    assert p == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    assert verdict == "better"
+    assert paired_ttest(b, a)[2] == "worse"
+    assert paired_ttest([0.5, 0.6], [0.55, 0.52])[2] == "same"
+    # One seed, or the same nonzero difference every seed: nothing to test.
+    assert paired_ttest([0.8], [0.7])[1:] == (pytest.approx(np.nan, nan_ok=True), "n/a")
+    assert paired_ttest([0.8, 0.9], [0.7, 0.8])[2] == "n/a"
+    assert paired_ttest([0.8, 0.9], [0.8, 0.9]) == (0.0, 1.0, "same")
+
+
+def test_summary_tests_against_baseline_and_best_benchmark():
+    rows = []
+    for seed, scores in enumerate(
+        [(0.60, 0.70, 0.75), (0.62, 0.73, 0.80), (0.61, 0.71, 0.77)]
+    ):
+        for model, f1 in zip(("kNN", "RF", "V2VSLS"), scores, strict=True):
+            rows.append(
+                {"dataset": "d", "seed": seed, "model": model, "f1_macro": f1}
+                | {"f1_weighted": f1, "params": "{}"}
+                | dict.fromkeys(
+                    ["neighbors_s", "training_s", "predict_s", "epochs"], 1.0
+                )
+            )
+    spec = EXPERIMENTS["classification"]
+    lines = {line["model"]: line for line in summary(rows, spec, ["kNN", "RF"])}
+    assert lines["kNN"]["vs kNN"] == "-"
+    assert lines["kNN"]["vs best benchmark"].startswith("RF: -0.1033")
+    assert lines["RF"]["vs best benchmark"] == "-"
+    expected = paired_ttest([0.75, 0.80, 0.77], [0.70, 0.73, 0.71])
+    assert lines["V2VSLS"]["vs best benchmark"] == (
+        f"RF: {expected[0]:+.4f} (p={expected[1]:.3f}, {expected[2]})"
+    )
+    assert lines["V2VSLS"]["macro-F1"] == "0.7733 ± 0.0205"
+    assert lines["V2VSLS"]["seeds"] == 3
+
+
+def test_classification_writes_results_table_and_figure(tmp_path):
+    out, rows = _run(tmp_path, "classification", "--models", "kNN", "V2LS")
+    assert [(r["seed"], r["model"]) for r in rows] == [
+        ("0", "kNN"),
+        ("0", "V2LS"),
+        ("1", "kNN"),
+        ("1", "V2LS"),
+    ]
+    for row in rows:
+        assert 0 < float(row["f1_macro"]) <= 1
+        assert int(row["n_train"]) == 480 and int(row["n_test"]) == 60
+        assert json.loads(row["params"]) == _models.MODELS[row["model"]].grid[0]
+    v2ls = [r for r in rows if r["model"] == "V2LS"]
+    assert all(float(r["neighbors_s"]) > 0 and float(r["training_s"]) > 0 for r in v2ls)
+    assert all(int(r["epochs"]) <= 5 for r in v2ls)
+    text = (out / "summary.md").read_text()
+    assert "| dataset | model | macro-F1 | weighted F1 | vs kNN |" in text
+    assert "python -m seqknn.experiments classification" in text
+    assert (out / "classification.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_runs_are_reproducible_from_the_seed(tmp_path):
+    args = ["classification", "--models", "MNkNN", "--seeds", "1", "--no-figures"]
+    _, first = _run(tmp_path / "a", *args, "--seed", "7")
+    _, again = _run(tmp_path / "b", *args, "--seed", "7")
+    _, other = _run(tmp_path / "c", *args, "--seed", "8")
+    assert _scores(first) == _scores(again)
+    assert first[0]["seed"] == "7" and other[0]["seed"] == "8"
+    assert _scores(first) != _scores(other)
+
+
+def test_out_of_core_gives_networks_and_knn_algorithm_1_neighbours(credit):
+    model = _models.make_model("V2LS", {}, 5, _config(), targets="out-of-core")
+    assert isinstance(model.neighbors, seqknn.OutOfCoreNeighbors)
+    assert (model.neighbors.n_batches, model.neighbors.batch_size) == (50, 64)
+    assert model.neighbors.random_state == 5
+    assert _models.make_model("V2LS", {}, 5, _config()).neighbors == "exact"
+    # kNN among R x B >= n random samples is exact kNN.
+    X, y = credit
+    knn = _models.make_model("kNN", {"n_neighbors": 5}, 0, _config(), "out-of-core")
+    scaler = StandardScaler().fit(X[:1000])
+    exact = KNeighborsClassifier(5).fit(scaler.transform(X[:1000]), y[:1000])
+    np.testing.assert_array_equal(
+        knn.fit(X[:1000], y[:1000]).predict(X[1000:]),
+        exact.predict(scaler.transform(X[1000:])),
+    )
+
+
+def test_out_of_core_command_compares_targets(tmp_path):
+    out, rows = _run(
+        tmp_path, "out-of-core", "--models", "kNN", "--seeds", "2", "--no-figures"
+    )
+    assert [(r["model"], r["targets"]) for r in rows[:2]] == [
+        ("kNN", "full"),
+        ("kNN", "out-of-core"),
+    ]
+    text = (out / "summary.md").read_text()
+    assert "| dataset | model | targets |" in text and "vs full" in text
+    # 480 training samples <= R x B: the report says the run is exact.
+    assert "out-of-core neighbours are exact" in text
+
+
+def test_oversampling_balances_training_part_and_draws_tsne(tmp_path):
+    out, rows = _run(
+        tmp_path,
+        "oversampling",
+        "--samplers",
+        "none",
+        "SMOTE",
+        "V2VSLS",
+        "--classifiers",
+        "kNN",
+        "--seeds",
+        "1",
+    )
+    sizes = {r["sampler"]: int(r["n_train"]) for r in rows}
+    n_major = round(480 * (1 - load_credit_default().target.mean()))
+    assert sizes["none"] == 480
+    assert sizes["SMOTE"] == sizes["V2VSLS"] == pytest.approx(2 * n_major, abs=2)
+    text = (out / "summary.md").read_text()
+    assert "| dataset | classifier | sampler |" in text and "vs none" in text
+    assert "SMOTE: " in text  # the best benchmark sampler
+    for name in ("oversampling.png", "tsne.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("name", ["XGBoost", "LightGBM"])
+def test_boosting_benchmarks_take_any_labels(name, credit):
+    pytest.importorskip(_models.MODELS[name].requires)
+    X, y = credit
+    labels = np.array(["paid", "default"])[y]
+    model = _models.make_model(name, _models.MODELS[name].grid[0], 0, _config())
+    assert set(model.fit(X[:1000], labels[:1000]).predict(X[1000:])) <= set(labels)
+
+
+def test_missing_optional_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(
+        _models.MODELS,
+        "XGBoost",
+        _models.Model("XGBoost", None, requires="no_such_module_xyz"),
+    )
+    with pytest.raises(SystemExit, match="pip install no_such_module_xyz"):
+        main(["classification", "--models", "XGBoost", "--out", str(tmp_path)])
+
+
+def test_module_runs_as_a_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "seqknn.experiments", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for command in ("classification", "out-of-core", "oversampling"):
+        assert command in result.stdout
