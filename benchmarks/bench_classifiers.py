@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import seqknn
+from seqknn.experiments._protocol import split as split_80_10_10
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[1].parent
@@ -65,13 +65,8 @@ def models(seed):
 
 
 def split(X, y, seed):
-    """Stratified 80/10/10 train/validation/test split."""
-    X_train, X_rest, y_train, y_rest = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=seed
-    )
-    X_val, X_test, y_val, y_test = train_test_split(
-        X_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=seed
-    )
+    """The experiments' stratified 80/10/10 split: training and test parts."""
+    (X_train, y_train), _, (X_test, y_test) = split_80_10_10(X, y, seed)
     return X_train, y_train, X_test, y_test
 
 

@@ -20,8 +20,12 @@ from ._models import BATCH_SIZE, KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS
 from ._report import bar_figure, markdown_table, summary, tsne_figure
 from ._stats import ALPHA
 
-_TIMES = {"neighbours (s)": "neighbors_s", "training (s)": "training_s"}
-_TIMES |= {"predict (s)": "predict_s", "epochs": "epochs"}
+_TIMES = {
+    "neighbours (s)": "neighbors_s",
+    "training (s)": "training_s",
+    "predict (s)": "predict_s",
+    "epochs": "epochs",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,16 @@ FIELDS += ["val_f1_macro", "f1_macro", "f1_weighted", "neighbors_s", "training_s
 FIELDS += ["fit_s", "predict_s", "resample_s", "epochs", "n_train", "n_test"]
 
 
+def _count(minimum):
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _parser():
     common = argparse.ArgumentParser(add_help=False)
     data = common.add_argument_group("data")
@@ -91,17 +105,22 @@ def _parser():
         data.add_argument(f"--{name}-path", type=Path, help=f"the {name} data file")
     data.add_argument(
         "--max-samples",
-        type=int,
+        type=_count(1),
         help="stratified subsample of each data set (default: all; 2000 with --quick)",
     )
     run = common.add_argument_group("protocol")
-    run.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     run.add_argument(
-        "--seeds", type=int, help="number of seeds (default: 5; 2 with --quick)"
+        "--seed", type=_count(0), default=0, help="first seed (default: 0)"
+    )
+    run.add_argument(
+        "--seeds",
+        dest="n_seeds",
+        type=_count(1),
+        help="number of seeds (default: 5; 2 with --quick)",
     )
     run.add_argument(
         "--max-epochs",
-        type=int,
+        type=_count(1),
         help="of the networks (default: the estimators'; 5 with --quick)",
     )
     run.add_argument(
@@ -111,7 +130,7 @@ def _parser():
     )
     run.add_argument("--device", default="auto", help="of the networks")
     run.add_argument(
-        "--n-jobs", type=int, default=1, help="of RF, XGBoost and LightGBM"
+        "--n-jobs", type=_count(1), default=1, help="of RF, XGBoost and LightGBM"
     )
     out = common.add_argument_group("output")
     out.add_argument(
@@ -142,9 +161,7 @@ def _parser():
         "out-of-core", parents=[common], help="Table 3 / Figure 3"
     )
     sub.add_argument("--models", nargs="+", choices=["kNN", *KNN_NETWORKS])
-    sub.add_argument(
-        "--targets", nargs="+", choices=["full", "out-of-core"], default=None
-    )
+    sub.add_argument("--targets", nargs="+", choices=["full", "out-of-core"])
     sub = commands.add_parser(
         "oversampling", parents=[common], help="Table 5 / Figures 4 and 5"
     )
@@ -163,12 +180,13 @@ def _defaults(args):
     """Fill in the defaults that depend on the experiment and ``--quick``."""
     if args.datasets is None:
         args.datasets = ["credit"] if args.quick else list(_protocol.DATASETS)
-    for name, full, quick in [("seeds", 5, 2), ("max_samples", None, 2000)]:
+    for name, full, quick in [("n_seeds", 5, 2), ("max_samples", None, 2000)]:
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
     if args.max_epochs is None and args.quick:
         args.max_epochs = 5
-    args.seeds = list(range(args.seed, args.seed + args.seeds))
+    args.seeds = list(range(args.seed, args.seed + args.n_seeds))
+    args.notes = []
     if args.models is None:
         if args.experiment == "classification":
             args.models = list(MODELS)
@@ -195,35 +213,44 @@ def _defaults(args):
     return args
 
 
-def versions():
-    """The versions and the machine, for the record."""
-    if torch.cuda.is_available():
-        device = torch.cuda.get_device_name(0)
+def versions(device="auto"):
+    """The versions and the machine the networks ran on, for the record."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(device).type == "cuda":
+        where = f"{torch.cuda.get_device_name(torch.device(device))} (not bitwise "
+        where += "reproducible)"
     else:
-        device = f"CPU ({os.cpu_count()} cores)"
+        where = f"CPU ({os.cpu_count()} cores), torch threads {torch.get_num_threads()}"
     return (
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, "
-        f"seqknn {__version__}; {device}, torch threads {torch.get_num_threads()}"
+        f"seqknn {__version__}; networks on {where}"
     )
 
 
-def _describe(args, rows):
+def _describe(args, rows, data):
     seeds = f"{len(args.seeds)} seeds ({args.seeds[0]}..{args.seeds[-1]})"
+    sizes = []
+    for name, (X, _, n_total) in data.items():
+        size = f"{name} {len(X):,}" + ("" if len(X) == n_total else f" of {n_total:,}")
+        sizes.append(f"{size} samples x {X.shape[1]} features")
     text = [
+        "Data: " + "; ".join(sizes) + ".",
+        "A subsample is stratified and the same for every seed."
+        if any(len(X) < n for X, _, n in data.values())
+        else "",
         f"Stratified 80/10/10 train/validation/test split per seed, {seeds}. "
         "Each model is fitted on the training part at every point of its grid "
         "("
         + ("the first point only, --quick" if args.quick else "see `_models.py`")
         + "); the point with the best validation macro-F1 is scored on the test "
-        "part. F1: mean ± standard deviation over the seeds; seconds and epochs: "
-        "means. Tests: two-sided t-tests paired by seed on the test macro-F1, "
-        f"at the {ALPHA:.0%} level (better / worse / same; n/a with one seed).",
+        "part. F1: mean ± sample standard deviation over the seeds; seconds and "
+        "epochs: means. Tests: two-sided t-tests paired by seed on the test "
+        f"macro-F1, at the {ALPHA:.0%} level (better / worse / same; n/a with one "
+        "seed); the best benchmark is the one with the best mean validation "
+        "macro-F1.",
     ]
-    if args.max_samples is not None:
-        text.append(
-            f"Each data set is a stratified subsample of {args.max_samples} rows."
-        )
     if args.max_epochs is not None:
         text.append(f"The networks train for at most {args.max_epochs} epochs.")
     if args.experiment == "out-of-core":
@@ -242,7 +269,7 @@ def _describe(args, rows):
             "The training part is standardised and resampled to balanced "
             "classes; the grid point is chosen on the validation part as it is."
         )
-    if any(m == "kNN" for m in args.models):
+    if "kNN" in args.models:
         text.append(
             "kNN has no training targets: its neighbours time is the search for "
             "the test samples."
@@ -253,32 +280,49 @@ def _describe(args, rows):
             + ", ".join(f"{m} ({MODELS[m].requires})" for m in args.left_out)
             + "."
         )
-    return " ".join(text)
+    text += args.notes
+    return " ".join(t for t in text if t)
+
+
+def _load(args):
+    """Every data set, before any fit: a missing file fails at once."""
+    data = {}
+    for name in args.datasets:
+        try:
+            data[name] = _protocol.load_dataset(name, args)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"{name}: {exc}") from exc
+    return data
 
 
 def main(argv=None):
     """Run an experiment of the paper; see ``python -m seqknn.experiments -h``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _defaults(_parser().parse_args(argv))
     experiment = EXPERIMENTS[args.experiment]
     benchmarks = experiment.benchmarks(args) if experiment.benchmarks else None
-    args.out.mkdir(parents=True, exist_ok=True)
-    argv = sys.argv[1:] if argv is None else argv
     command = "python -m seqknn.experiments " + shlex.join(argv)
+    data = _load(args)
+    args.out.mkdir(parents=True, exist_ok=True)
     rows, snapshots = [], {}
-    total = _protocol.n_fits(args.experiment, args)
     with (
         open(args.out / "results.csv", "w", newline="") as file,
         tqdm(
-            total=total, unit="fit", disable=args.no_progress or None, file=sys.stderr
+            total=_protocol.n_fits(args.experiment, args),
+            unit="fit",
+            disable=args.no_progress or None,
+            file=sys.stderr,
         ) as progress,
     ):
         writer = csv.DictWriter(file, FIELDS, restval="")
         writer.writeheader()
         kwargs = {"snapshots": snapshots} if args.experiment == "oversampling" else {}
-        for row in experiment.run(args, progress, **kwargs):
+        for row in experiment.run(data, args, progress, **kwargs):
             rows.append(row)
             writer.writerow(row)
             file.flush()
+    if not rows:
+        raise SystemExit("No run finished: " + " ".join(args.notes))
 
     name = args.experiment.replace("-", "_")
     lines = [
@@ -286,18 +330,17 @@ def main(argv=None):
         "",
         f"`{command}`",
         "",
-        versions(),
+        versions(args.device),
         "",
-        _describe(args, rows),
+        _describe(args, rows, data),
         "",
         markdown_table(summary(rows, experiment, benchmarks)),
     ]
     if not args.no_figures:
-        bar_figure(
-            rows, experiment.keys, args.out / f"{name}.png", f"{args.experiment} (test)"
-        )
+        title = f"{args.experiment}: test macro-F1"
+        bar_figure(rows, experiment.keys, args.out / f"{name}.png", title)
         lines += ["", f"![{experiment.table}]({name}.png)"]
-        if snapshots:
+        if any(set(s) - {"train", "none"} for s in snapshots.values()):
             tsne_figure(snapshots, args.out / "tsne.png", args.seeds[0])
             lines += ["", "![t-SNE of the synthetic samples](tsne.png)"]
     (args.out / "summary.md").write_text("\n".join(lines) + "\n")

@@ -34,7 +34,7 @@ class Model:
     requires: str = None
 
     def available(self):
-        return self.requires is None or importlib.util.find_spec(self.requires)
+        return self.requires is None or bool(importlib.util.find_spec(self.requires))
 
 
 def _knn(params, seed, config):
@@ -57,10 +57,9 @@ def _rf(params, seed, config):
 def _xgboost(params, seed, config):
     from xgboost import XGBClassifier
 
-    return _Encoded(
-        XGBClassifier(
-            n_estimators=200, n_jobs=config.n_jobs, random_state=seed, **params
-        )
+    # The experiments encode the classes as 0, 1, ..., as XGBoost needs them.
+    return XGBClassifier(
+        n_estimators=200, n_jobs=config.n_jobs, random_state=seed, **params
     )
 
 
@@ -74,21 +73,6 @@ def _lightgbm(params, seed, config):
         verbose=-1,
         **params,
     )
-
-
-class _Encoded:
-    """XGBoost wants the classes as 0..n-1: encode them around fit/predict."""
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-
-    def fit(self, X, y):
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        self.estimator.fit(X, codes)
-        return self
-
-    def predict(self, X):
-        return self.classes_[self.estimator.predict(X)]
 
 
 def _network(cls):
@@ -190,25 +174,24 @@ def make_model(name, params, seed, config, targets="full"):
         return MODELS[name].make(params, seed, config)
     if name == "kNN":
         return OutOfCoreKNN(random_state=seed, **params)
+    if name not in KNN_NETWORKS:
+        raise ValueError(f"{name} has no neighbour targets to compute out of core.")
     return MODELS[name].make(params, seed, config, out_of_core_neighbors(seed))
 
 
+SAMPLERS = ["none", "SMOTE", "ADASYN", "V2VSLS", "MNkNN_VEC"]
+
+
 def make_sampler(name, seed, config):
-    """The oversamplers of the paper's Table 5 (``None``: no resampling)."""
+    """The oversamplers of the paper's Table 5 (``None`` for no resampling)."""
     from imblearn.over_sampling import ADASYN, SMOTE
 
-    params = {"random_state": seed}
-    if name in ("V2VSLS", "MNkNN_VEC"):
-        params["device"] = config.device
-        if config.max_epochs is not None:
-            params["max_epochs"] = config.max_epochs
-    return {
-        "none": lambda: None,
-        "SMOTE": lambda: SMOTE(**params),
-        "ADASYN": lambda: ADASYN(**params),
-        "V2VSLS": lambda: seqknn.V2VSLSSampler(**params),
-        "MNkNN_VEC": lambda: seqknn.MNkNNVecSampler(**params),
-    }[name]()
-
-
-SAMPLERS = ["none", "SMOTE", "ADASYN", "V2VSLS", "MNkNN_VEC"]
+    if name == "none":
+        return None
+    if name in ("SMOTE", "ADASYN"):
+        return {"SMOTE": SMOTE, "ADASYN": ADASYN}[name](random_state=seed)
+    sampler = {"V2VSLS": seqknn.V2VSLSSampler, "MNkNN_VEC": seqknn.MNkNNVecSampler}
+    params = {"device": config.device, "random_state": seed}
+    if config.max_epochs is not None:
+        params["max_epochs"] = config.max_epochs
+    return sampler[name](**params)

@@ -12,16 +12,29 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from ..datasets import load_covtype, load_credit_default, load_kddcup99, load_sensit
 from ._models import MODELS, make_model, make_sampler
 
 DATASETS = ["credit", "kdd", "covtype", "sensit"]
+# A class needs this many samples for every part of the 80/10/10 split to get
+# some of it.
+MIN_CLASS_SIZE = 10
 
 
 def load_dataset(name, config):
-    """The data set ``name`` as float64 (X, y), subsampled to ``max_samples``."""
+    """The data set ``name`` for the experiments.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,)
+        The classes encoded as 0, 1, ... (XGBoost needs them so).
+    n_total : int
+        The number of samples before ``config.max_samples`` subsampled them.
+    """
     if name == "credit":
         X, y = load_credit_default(return_X_y=True)
     else:
@@ -29,12 +42,21 @@ def load_dataset(name, config):
         path = getattr(config, f"{name}_path")
         X, y = loader[name](path, data_home=config.data_home, return_X_y=True)
     X = np.asarray(X, dtype=np.float64)
-    if config.max_samples is not None and config.max_samples < len(y):
-        # The same subsample for every seed of a run.
+    classes, y = np.unique(y, return_inverse=True)
+    n_total = len(y)
+    if config.max_samples is not None and config.max_samples < n_total:
+        # One subsample for every seed and every run, whatever --seed is.
         X, _, y, _ = train_test_split(
-            X, y, train_size=config.max_samples, stratify=y, random_state=config.seed
+            X, y, train_size=config.max_samples, stratify=y, random_state=0
         )
-    return X, np.asarray(y)
+    counts = np.bincount(y, minlength=len(classes))
+    if counts.min() < MIN_CLASS_SIZE:
+        raise ValueError(
+            f"Class {classes.tolist()[counts.argmin()]!r} of the {name} data has "
+            f"{counts.min()} samples, too few for a stratified 80/10/10 split "
+            f"(at least {MIN_CLASS_SIZE} are needed): use a larger --max-samples."
+        )
+    return X, y, n_total
 
 
 def split(X, y, seed):
@@ -53,13 +75,17 @@ def split(X, y, seed):
     return (X_train, y_train), (X_val, y_val), (X_test, y_test)
 
 
-def _fit(model, X, y, seed):
+def _timed(seed, function, *args):
     # Every random choice takes random_state=seed; torch's global seed also
     # fixes what a third-party model might draw from it.
     torch.manual_seed(seed)
     start = time.perf_counter()
-    model.fit(X, y)
-    return time.perf_counter() - start
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def grid(name, config):
+    return MODELS[name].grid[:1] if config.quick else MODELS[name].grid
 
 
 def select(name, seed, config, train, val, progress, targets="full"):
@@ -70,7 +96,7 @@ def select(name, seed, config, train, val, progress, targets="full"):
     best = None
     for params in grid(name, config):
         model = make_model(name, params, seed, config, targets)
-        fit_s = _fit(model, *train, seed)
+        _, fit_s = _timed(seed, model.fit, *train)
         val_f1 = f1_score(val[1], model.predict(val[0]), average="macro")
         progress.update()
         if best is None or val_f1 > best[2]:
@@ -85,6 +111,9 @@ def score(selected, train, test, name):
     y_pred = model.predict(test[0])
     predict_s = time.perf_counter() - start
     times = getattr(model, "fit_times_", None)
+    final = model[-1] if hasattr(model, "steps") else model
+    # Epochs of the networks; not LightGBM's boosting rounds (also n_iter_).
+    epochs = final.n_iter_ if times or isinstance(final, MLPClassifier) else np.nan
     if times is not None:
         neighbors_s, training_s = times["neighbors"], times["training"]
     elif name == "kNN":
@@ -101,14 +130,10 @@ def score(selected, train, test, name):
         "training_s": training_s,
         "fit_s": fit_s,
         "predict_s": predict_s,
-        "epochs": getattr(model, "n_iter_", np.nan),
+        "epochs": epochs,
         "n_train": len(train[1]),
         "n_test": len(test[1]),
     }
-
-
-def grid(name, config):
-    return MODELS[name].grid[:1] if config.quick else MODELS[name].grid
 
 
 def n_fits(experiment, config):
@@ -121,18 +146,16 @@ def n_fits(experiment, config):
     return per_seed * len(config.datasets) * len(config.seeds)
 
 
-def _splits(config, progress):
-    for dataset in config.datasets:
-        progress.set_description(f"loading {dataset}")
-        X, y = load_dataset(dataset, config)
+def _splits(data, config, progress):
+    for dataset, (X, y, _) in data.items():
         for seed in config.seeds:
             progress.set_description(f"{dataset} seed {seed}")
             yield dataset, seed, *split(X, y, seed)
 
 
-def classification(config, progress):
+def classification(data, config, progress):
     """The paper's Table 2: every model on every data set."""
-    for dataset, seed, train, val, test in _splits(config, progress):
+    for dataset, seed, train, val, test in _splits(data, config, progress):
         for name in config.models:
             selected = select(name, seed, config, train, val, progress)
             yield {"dataset": dataset, "seed": seed, "model": name} | score(
@@ -140,9 +163,9 @@ def classification(config, progress):
             )
 
 
-def out_of_core(config, progress):
+def out_of_core(data, config, progress):
     """The paper's Table 3: exact against Algorithm-1 neighbour targets."""
-    for dataset, seed, train, val, test in _splits(config, progress):
+    for dataset, seed, train, val, test in _splits(data, config, progress):
         for name in config.models:
             for targets in config.targets:
                 selected = select(name, seed, config, train, val, progress, targets)
@@ -150,28 +173,38 @@ def out_of_core(config, progress):
                 yield row | {"targets": targets} | score(selected, train, test, name)
 
 
-def oversampling(config, progress, snapshots=None):
+def oversampling(data, config, progress, snapshots=None):
     """The paper's Table 5: classifiers trained on oversampled training parts.
 
     The training part is standardised (the scaler fitted on it), resampled to
     balanced classes by each sampler, and each classifier's grid point is chosen
     on the (not resampled) validation part. ``snapshots``, a dict, receives for
     each data set's first seed the training part and every sampler's synthetic
-    samples (for the t-SNE figure).
+    samples (for the t-SNE figure). A sampler that fails on a split is left
+    out of it, with a note in ``config.notes``.
     """
-    for dataset, seed, train, val, test in _splits(config, progress):
+    for dataset, seed, train, val, test in _splits(data, config, progress):
         scaler = StandardScaler().fit(train[0])
-        train, val, test = ((scaler.transform(X), y) for X, y in (train, val, test))
+        train, val, test = [(scaler.transform(X), y) for X, y in (train, val, test)]
         for sampler_name in config.samplers:
             sampler = make_sampler(sampler_name, seed, config)
-            torch.manual_seed(seed)
-            start = time.perf_counter()
-            resampled = train if sampler is None else sampler.fit_resample(*train)
-            resample_s = time.perf_counter() - start
+            try:
+                resampled, resample_s = (
+                    (train, 0.0)
+                    if sampler is None
+                    else _timed(seed, sampler.fit_resample, *train)
+                )
+            except (ValueError, RuntimeError) as exc:
+                config.notes.append(
+                    f"{sampler_name} failed on {dataset}, seed {seed}: {exc}"
+                )
+                progress.update(sum(len(grid(m, config)) for m in config.models))
+                continue
             if snapshots is not None and seed == config.seeds[0]:
+                new = slice(len(train[1]), None)
                 snapshots.setdefault(dataset, {"train": train})[sampler_name] = (
-                    resampled[0][len(train[1]) :],
-                    resampled[1][len(train[1]) :],
+                    resampled[0][new],
+                    resampled[1][new],
                 )
             for name in config.models:
                 selected = select(name, seed, config, resampled, val, progress)

@@ -17,7 +17,9 @@ def group(rows, keys):
 
 
 def _mean_std(values):
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+    if len(values) < 2:
+        return f"{np.mean(values):.4f}"
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
 
 
 def _seconds(values):
@@ -41,7 +43,7 @@ def summary(rows, spec, benchmarks=None):
 
     Each model (or sampler, or kind of targets) is tested against the
     experiment's baseline and, where the experiment names benchmarks, against
-    the best of them on that data set (highest mean test macro-F1).
+    the best of them on that data set (highest mean validation macro-F1).
     """
     keys = ("dataset", *spec.keys)
     groups = group(rows, spec.keys)
@@ -63,8 +65,10 @@ def summary(rows, spec, benchmarks=None):
             else _test(compare(members, baseline))
         )
         if benchmarks:
+            # The best benchmark is chosen on validation, not on the test scores
+            # it is then compared on.
             scores = {
-                b: np.mean([r["f1_macro"] for r in rows_of(b)])
+                b: np.mean([r["val_f1_macro"] for r in rows_of(b)])
                 for b in benchmarks
                 if rows_of(b)
             }
@@ -104,9 +108,11 @@ def bar_figure(rows, keys, path, title):
     """
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     n_bars = len({tuple(r[k] for k in keys) for r in rows})
-    fig = _pyplot_free_figure(figsize=(max(6.0, 2 + 0.45 * n_bars), 3.2))
-    fig.set_layout_engine("constrained")
-    axes = np.atleast_1d(fig.subplots(len(datasets), 1, squeeze=False)[:, 0])
+    fig = _pyplot_free_figure(
+        figsize=(max(6.0, 2 + 0.45 * n_bars), 3.2 * len(datasets)),
+        layout="constrained",
+    )
+    axes = fig.subplots(len(datasets), 1, squeeze=False)[:, 0]
     for ax, dataset in zip(axes, datasets, strict=True):
         members = [r for r in rows if r["dataset"] == dataset]
         xs = list(dict.fromkeys(r[keys[0]] for r in members))
@@ -137,7 +143,6 @@ def bar_figure(rows, keys, path, title):
         ax.set_ylim(max(0.0, min(lows) - 0.05), 1.0)
         if series != [None]:
             ax.legend(fontsize="small", ncols=min(len(series), 5))
-    fig.set_figheight(3.2 * len(datasets))
     fig.suptitle(title)
     fig.savefig(path, dpi=120)
 
@@ -153,8 +158,9 @@ def tsne_figure(snapshots, path, seed, max_points=600):
     rng = np.random.default_rng(seed)
     datasets = list(snapshots)
     samplers = [s for s in snapshots[datasets[0]] if s not in ("train", "none")]
-    fig = _pyplot_free_figure(figsize=(3.2 * len(samplers), 3.2 * len(datasets)))
-    fig.set_layout_engine("constrained")
+    fig = _pyplot_free_figure(
+        figsize=(3.2 * len(samplers), 3.2 * len(datasets)), layout="constrained"
+    )
     axes = fig.subplots(len(datasets), len(samplers), squeeze=False)
     for row, dataset in zip(axes, datasets, strict=True):
         X, y = snapshots[dataset]["train"]

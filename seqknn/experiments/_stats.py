@@ -14,8 +14,9 @@ def paired_ttest(a, b):
     diff : float
         Mean of ``a - b``.
     p : float
-        p-value; NaN with fewer than two seeds, or when the differences are
-        the same nonzero number for every seed (no variance to test against).
+        p-value; NaN with fewer than two seeds. With the same difference for
+        every seed it is 1 when that difference is 0, and 0 otherwise (the
+        limit of the test as the variance vanishes).
     verdict : {"better", "worse", "same", "n/a"}
         ``a`` against ``b`` at the 5% level.
 
@@ -27,15 +28,15 @@ def paired_ttest(a, b):
     (0.1, 'better')
     """
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(d) < 2:
+        return (float(d.mean()) if len(d) else np.nan), np.nan, "n/a"
     diff = float(d.mean())
-    # Differences equal up to rounding have no variance to test against.
-    if len(d) < 2 or np.allclose(d, d[0], rtol=0, atol=1e-12):
-        p = 1.0 if len(d) >= 2 and abs(diff) <= 1e-12 else np.nan
+    # Differences equal up to rounding have no variance: the test's limit.
+    if np.allclose(d, d[0], rtol=0, atol=1e-12):
+        p = 1.0 if abs(diff) <= 1e-12 else 0.0
     else:
         p = float(stats.ttest_rel(a, b).pvalue)
-    if np.isnan(p):
-        verdict = "n/a"
-    elif p < ALPHA:
+    if p < ALPHA:
         verdict = "better" if diff > 0 else "worse"
     else:
         verdict = "same"
