@@ -83,7 +83,13 @@ def summary(rows, spec, benchmarks=None):
         line["chosen (of seeds)"] = _chosen(members)
         line["seeds"] = len(members)
         out.append(line)
-    return out
+    # Rows of one data set and one model (or classifier) together.
+    first = ("dataset", spec.keys[0])
+    order = [list(dict.fromkeys(r[k] for r in rows)) for k in first]
+    return sorted(
+        out,
+        key=lambda line: [o.index(line[k]) for o, k in zip(order, first, strict=True)],
+    )
 
 
 def markdown_table(lines):
