@@ -453,8 +453,10 @@ def test_covtype_download(tmp_path, monkeypatch):
     "content",
     [
         b"<html>not the data</html>",
-        gzip.compress(b"1,2,3\n"),
-        gzip.compress(b"1,2,3\n")[:-9],  # truncated
+        # mtime=0: a timestamp in the header would give each pytest-xdist
+        # worker its own test id.
+        gzip.compress(b"1,2,3\n", mtime=0),
+        gzip.compress(b"1,2,3\n", mtime=0)[:-9],  # truncated
         None,
     ],
 )
