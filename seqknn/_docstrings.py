@@ -4,6 +4,7 @@ A class docstring names a shared entry as ``%(name)s``; :func:`fill_doc` fills i
 in, so a parameter is described once and reads the same everywhere.
 """
 
+import re
 import textwrap
 
 _DOCS = {
@@ -153,12 +154,30 @@ fit_times_ : dict of str to float
     "fitted_memory": """\
 memory_ : ndarray of shape (n_memory_draws, memory_size, n_features)
     The standardised training samples the memory holds at prediction.""",
+    "data_home": """data_home : str or path-like, default=None
+    The data folder to look in and download to, see
+    :func:`~seqknn.datasets.get_data_home`. Ignored when ``path`` is given.
+download_if_missing : bool, default=True
+    Download the data into the data folder when it is not there. If False, a
+    missing file raises FileNotFoundError.""",
+    "return_X_y": """return_X_y : bool, default=False
+    Return ``(data, target)`` instead of a Bunch.
+as_frame : bool, default=False
+    Return the data as a pandas DataFrame and the target as a Series
+    (requires pandas).""",
 }
 
 
 def fill_doc(obj):
-    """Substitute the shared ``%(name)s`` parameter descriptions in a docstring."""
+    """Substitute the shared ``%(name)s`` parameter descriptions in a docstring.
+
+    Only the ``%(name)s`` fields are replaced, so a docstring can write a
+    percentage such as 22% as it is.
+    """
     indent = " " * 4
-    docs = {k: textwrap.indent(v, indent).lstrip() for k, v in _DOCS.items()}
-    obj.__doc__ = obj.__doc__ % docs
+    obj.__doc__ = re.sub(
+        r"%\((\w+)\)s",
+        lambda m: textwrap.indent(_DOCS[m.group(1)], indent).lstrip(),
+        obj.__doc__,
+    )
     return obj

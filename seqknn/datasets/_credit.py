@@ -6,12 +6,14 @@ from importlib import resources
 
 import numpy as np
 
+from .._docstrings import fill_doc
 from ._bunch import dataset
 
 _FILE = "UCI_Credit_Card.csv.gz"
 _TARGET = "default.payment.next.month"
 
 
+@fill_doc
 def load_credit_default(*, return_X_y=False, as_frame=False):
     """Load the default-of-credit-card-clients data set (the paper's CCD).
 
@@ -29,11 +31,7 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
 
     Parameters
     ----------
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
-    as_frame : bool, default=False
-        Return the data as a pandas DataFrame and the target as a Series
-        (requires pandas).
+    %(return_X_y)s
 
     Returns
     -------

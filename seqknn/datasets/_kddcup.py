@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._docstrings import fill_doc
 from ._bunch import dataset
 from ._home import download, get_data_home
 
@@ -85,6 +86,7 @@ CATEGORIES = {
 KEPT = ("normal", "dos", "probe")
 
 
+@fill_doc
 def load_kddcup99(
     path=None,
     *,
@@ -123,17 +125,8 @@ def load_kddcup99(
         fields per line (41 features and the label, with or without its
         trailing ``.``), gzip-compressed or plain text. None uses the data
         folder.
-    data_home : str or path-like, default=None
-        The data folder to look in and download to, see
-        :func:`get_data_home`. Ignored when ``path`` is given.
-    download_if_missing : bool, default=True
-        Download the file into the data folder when it is not there. If
-        False, a missing file raises FileNotFoundError.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
-    as_frame : bool, default=False
-        Return the data as a pandas DataFrame and the target as a Series
-        (requires pandas).
+    %(data_home)s
+    %(return_X_y)s
 
     Returns
     -------

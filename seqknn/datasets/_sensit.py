@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_svmlight_file
 
+from .._docstrings import fill_doc
 from ._bunch import dataset
 from ._home import download, get_data_home
 
@@ -24,6 +25,7 @@ N_FEATURES = 100
 CLASSES = (1, 2, 3)
 
 
+@fill_doc
 def load_sensit(
     path=None,
     *,
@@ -66,17 +68,8 @@ def load_sensit(
         label 1, 2 or 3 and ``index:value`` pairs with indices 1 to 100 per
         line), bzip2- or gzip-compressed or plain text, of any number of
         rows. None uses the data folder.
-    data_home : str or path-like, default=None
-        The data folder to look in and download to, see
-        :func:`get_data_home`. Ignored when ``path`` is given.
-    download_if_missing : bool, default=True
-        Download the files into the data folder when they are not there. If
-        False, a missing file raises FileNotFoundError.
-    return_X_y : bool, default=False
-        Return ``(data, target)`` instead of a Bunch.
-    as_frame : bool, default=False
-        Return the data as a pandas DataFrame and the target as a Series
-        (requires pandas).
+    %(data_home)s
+    %(return_X_y)s
     scaled : bool, default=False
         Load the version whose features LIBSVM's authors scaled to [-1, 1]
         (``combined_scale``) instead of the original one (``combined``).
