@@ -74,10 +74,15 @@ TINY = [
 ]
 
 
-def write_kdd(path, lines=TINY, compress=True):
+def write_lines(path, lines, compress=True):
+    """A data file of ``lines``, gzip-compressed or plain."""
     text = "".join(line + "\n" for line in lines).encode()
     path.write_bytes(gzip.compress(text) if compress else text)
     return path
+
+
+def write_kdd(path, lines=TINY, compress=True):
+    return write_lines(path, lines, compress)
 
 
 @pytest.fixture(scope="module")
@@ -296,9 +301,7 @@ COV_TINY = [
 
 
 def write_cov(path, lines=COV_TINY, compress=True):
-    text = "".join(line + "\n" for line in lines).encode()
-    path.write_bytes(gzip.compress(text) if compress else text)
-    return path
+    return write_lines(path, lines, compress)
 
 
 @pytest.fixture(scope="module")

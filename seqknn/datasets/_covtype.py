@@ -1,14 +1,13 @@
 """The UCI Forest Covertype data, the paper's COV."""
 
-import gzip
 import io
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
+from ._csv import read_csv_bytes
 from ._home import download, get_data_home
 
 FILE_NAME = "covtype.data.gz"
@@ -198,23 +197,9 @@ def _parse(path, n_rows=None):
 
     With ``n_rows``, the file must have that many rows.
     """
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ValueError(f"{path} is not a complete gzip file: {exc}") from exc
-    first_line = raw[:4096].lstrip().split(b"\n", 1)[0]
-    if not first_line:
-        raise ValueError(f"{path} has no data.")
-    n_fields = first_line.count(b",") + 1
-    if n_fields != len(FEATURE_NAMES) + 1:
-        raise ValueError(
-            f"{path} is not in the format of covtype.data: its first line has "
-            f"{n_fields} comma-separated fields, expected "
-            f"{len(FEATURE_NAMES) + 1} (54 features and the class)."
-        )
+    raw = read_csv_bytes(
+        path, len(FEATURE_NAMES) + 1, "covtype.data", "54 features and the class"
+    )
     # numpy's C parser: about 0.6 s for the full file.
     values = np.loadtxt(
         io.BytesIO(raw),

@@ -1,6 +1,5 @@
 """The KDD Cup 1999 network intrusion data (10% subset), the paper's NI."""
 
-import gzip
 import hashlib
 import io
 from pathlib import Path
@@ -9,6 +8,7 @@ import numpy as np
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
+from ._csv import read_csv_bytes
 from ._home import download, get_data_home
 
 FILE_NAME = "kddcup.data_10_percent.gz"
@@ -227,20 +227,12 @@ def _check_sha256(path, sha256):
 
 def _parse(path):
     """Features, targets and feature names of the kept rows of a KDD file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    first_line = raw[:4096].lstrip().split(b"\n", 1)[0]
-    if not first_line:
-        raise ValueError(f"{path} has no data.")
-    n_fields = first_line.count(b",") + 1
-    if n_fields != len(COLUMNS) + 1:
-        raise ValueError(
-            f"{path} is not in the format of kddcup.data_10_percent: its first "
-            f"line has {n_fields} comma-separated fields, expected "
-            f"{len(COLUMNS) + 1} (41 features and the label)."
-        )
+    raw = read_csv_bytes(
+        path,
+        len(COLUMNS) + 1,
+        "kddcup.data_10_percent",
+        "41 features and the label",
+    )
     # numpy's C parser, twice: about 5 times faster than splitting the lines
     # in Python.
     strings = np.loadtxt(
