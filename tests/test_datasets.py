@@ -85,6 +85,13 @@ def write_kdd(path, lines=TINY, compress=True):
     return write_lines(path, lines, compress)
 
 
+def test_kddcup_truncated_gzip_is_a_clear_error(tmp_path):
+    truncated = write_kdd(tmp_path / "t.gz").read_bytes()[:-9]
+    (tmp_path / "t.gz").write_bytes(truncated)
+    with pytest.raises(ValueError, match="t.gz is not a complete gzip file"):
+        load_kddcup99(tmp_path / "t.gz")
+
+
 @pytest.fixture(scope="module")
 def kdd_bunch(shared_datasets):
     """The real file, loaded once for the module (a few seconds)."""
