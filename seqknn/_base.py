@@ -42,7 +42,12 @@ from ._data import (
 )
 from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import ExactNeighbors, training_neighbors
-from ._training import resolve_device, seeded_torch_rng, train_module
+from ._training import (
+    resolve_batch_size,
+    resolve_device,
+    seeded_torch_rng,
+    train_module,
+)
 
 _PREDICT_BATCH = 8192
 
@@ -70,7 +75,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"plateau", "constant"})],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -87,12 +97,14 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         dropout=0.2,
         batch_norm=True,
         learning_rate=0.01,
-        batch_size=512,
-        max_epochs=100,
+        weight_decay=1e-4,
+        lr_schedule="plateau",
+        batch_size="auto",
+        max_epochs=200,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=10,
+        tol=1e-4,
         device="auto",
         random_state=None,
         verbose=0,
@@ -100,6 +112,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -175,7 +189,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 f"{self.n_neighbors} neighbours other than itself), but X has "
                 f"{n_samples} samples. Lower n_neighbors or pass more data."
             )
-        if self.batch_norm and self.batch_size < 2:
+        if self.batch_norm and self.batch_size != "auto" and self.batch_size < 2:
             raise ValueError(
                 "batch_norm=True needs batch_size >= 2 (batch statistics of one "
                 f"sample are undefined); got batch_size={self.batch_size}."
@@ -212,7 +226,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 targets["neighbor_labels"] = labels[batch_neighbors]
                 if self._predicts_vectors:
                     targets["neighbor_vectors"] = rows(batch_neighbors)
-            outputs = self._run_module(module, rows(indices), pool=(rows, train_t))
+            outputs = self._run_module(
+                module, rows(indices), pool=(rows, labels, train_t)
+            )
             return self._loss(outputs, targets)
 
         def score(indices):
@@ -232,7 +248,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
                 score=score,
                 monitor=self._monitor(),
                 learning_rate=self.learning_rate,
-                batch_size=self.batch_size,
+                weight_decay=self.weight_decay,
+                lr_schedule=self.lr_schedule,
+                batch_size=resolve_batch_size(self.batch_size, len(train_idx)),
                 max_epochs=self.max_epochs,
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
@@ -264,10 +282,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
         The validation cross-entropy KL(Y^GT || Y^P) measures the classifier
         like the validation accuracy does, but is smooth: on the credit-card
         data, stopping on it gave V2VSLS a higher test macro-F1 than stopping
-        on the accuracy. V2VS has no label distribution and watches its vote
-        accuracy.
+        on the accuracy. V2VS has no label distribution and watches its
+        validation vector loss L2: its vote accuracy stays flat for the first
+        epochs, and stopping on it ended training before the vectors moved.
         """
-        return "val_true_label" if self._predicts_labels else "val_score"
+        return "val_true_label" if self._predicts_labels else "val_loss"
 
     def _split(self, y_encoded, rng):
         """Training and validation indices for early stopping."""
@@ -296,10 +315,10 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
     def _run_module(self, module, x, *, pool=None):
         """Run ``module`` on the batch ``x``.
 
-        While training, ``pool`` is ``(rows, train_indices)``: a function giving
-        the standardised rows of sample indices, and the indices of the
-        training split, which models with an external memory draw it from. It
-        is None at prediction.
+        While training, ``pool`` is ``(rows, labels, train_indices)``: a
+        function giving the standardised rows of sample indices, the encoded
+        labels of all samples, and the indices of the training split, which
+        models with an external memory draw it from. It is None at prediction.
         """
         return module(x)
 

@@ -155,8 +155,10 @@ class V2VSLSSampler(_BaseNeighborSampler):
     vector_weight : float, default=1.3
         Weight lambda of the neighbour-vector loss L2; the paper's value for
         oversampling.
+    %(learning_rate_seq2seq)s
     %(training)s
-    %(stopping_seq2seq)s
+    %(early_stopping_seq2seq)s
+    %(stopping)s
     %(neighbors)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
@@ -205,19 +207,21 @@ class V2VSLSSampler(_BaseNeighborSampler):
         random_state=None,
         generation="paper",
         n_neighbors=5,
-        hidden_size=32,
+        hidden_size=128,
         temperature=0.85,
         alpha=3.0,
         vector_weight=1.3,
         dropout=0.2,
         batch_norm=True,
-        learning_rate=0.01,
-        batch_size=512,
-        max_epochs=100,
+        learning_rate=0.003,
+        weight_decay=1e-4,
+        lr_schedule="plateau",
+        batch_size="auto",
+        max_epochs=200,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-3,
+        n_iter_no_change=10,
+        tol=1e-4,
         neighbors="exact",
         device="auto",
         verbose=0,
@@ -233,6 +237,8 @@ class V2VSLSSampler(_BaseNeighborSampler):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -270,8 +276,10 @@ class MNkNNVecSampler(_BaseNeighborSampler):
     vector_weight : float, default=1.3
         Weight lambda of the neighbour-vector loss; the paper's value for
         oversampling.
+    %(learning_rate_memory)s
     %(training)s
-    %(stopping_memory)s
+    %(early_stopping_memory)s
+    %(stopping)s
     %(neighbors)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
@@ -320,18 +328,20 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         n_neighbors=5,
         memory_size=64,
         n_memory_draws=1,
-        embedding_size=32,
+        embedding_size=128,
         temperature=0.85,
         alpha=3.0,
         vector_weight=1.3,
         dropout=0.2,
         batch_norm=True,
         learning_rate=0.01,
-        batch_size=512,
-        max_epochs=100,
-        early_stopping=True,
+        weight_decay=1e-4,
+        lr_schedule="plateau",
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         tol=1e-4,
         neighbors="exact",
         device="auto",
@@ -350,6 +360,8 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping

@@ -2,9 +2,10 @@
 
 A model only provides a function ``objective(indices) -> (loss, parts)`` that
 gathers the minibatch with those sample indices, runs the module and returns the
-loss with its named terms. The loop owns the optimiser (Adam, as the paper), the
-minibatches, early stopping with the best weights restored, the history, the
-progress bar and the check for a diverging loss.
+loss with its named terms. The loop owns the optimiser (Adam, as the paper, with
+decoupled weight decay), the minibatches, the learning-rate schedule, early
+stopping with the best weights restored, the history, the progress bar and the
+check for a diverging loss.
 """
 
 import copy
@@ -57,6 +58,19 @@ def seeded_torch_rng(seed, device):
         yield
 
 
+def resolve_batch_size(batch_size, n_samples):
+    """The minibatch size for ``n_samples`` training samples.
+
+    ``"auto"`` is ``n_samples // 16`` clipped to [32, 256]: about 16 or more
+    steps per epoch on small data, so that epoch-based early stopping and the
+    learning-rate schedule see many updates, and batches of 256 on large data,
+    where they are fast.
+    """
+    if batch_size == "auto":
+        batch_size = min(256, max(32, n_samples // 16))
+    return max(1, min(batch_size, n_samples))
+
+
 def minibatches(indices, batch_size):
     """Split ``indices`` into consecutive minibatches of ``batch_size``.
 
@@ -82,6 +96,8 @@ def train_module(
     max_epochs,
     n_iter_no_change,
     tol,
+    weight_decay=0.0,
+    lr_schedule="constant",
     verbose=0,
     description="training",
 ):
@@ -111,6 +127,11 @@ def train_module(
     learning_rate, batch_size, max_epochs, n_iter_no_change, tol
         Optimisation settings; training stops after ``n_iter_no_change`` epochs
         in which the monitored loss did not improve by more than ``tol``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW); 0 is plain Adam.
+    lr_schedule : {"constant", "plateau"}, default="constant"
+        ``"plateau"`` halves the learning rate whenever the monitored value
+        has not improved for ``max(1, n_iter_no_change // 3)`` epochs.
     verbose : int
         Show a tqdm progress bar over epochs with the current losses.
 
@@ -126,10 +147,11 @@ def train_module(
     # A CPU generator seeded from the (forked) global RNG: the minibatch order is
     # the same whichever device trains.
     generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-    optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    optimizer = _adamw(module, learning_rate, weight_decay)
     history = defaultdict(list)
     validate = val_indices is not None and len(val_indices) > 0
     best_loss, best_state, stale = math.inf, None, 0
+    decay_every = max(1, n_iter_no_change // 3)
     epochs = tqdm(range(max_epochs), desc=description, disable=not verbose)
 
     n_epochs = 0
@@ -183,11 +205,30 @@ def train_module(
             stale += 1
         if stale >= n_iter_no_change:
             break
+        if lr_schedule == "plateau" and stale and stale % decay_every == 0:
+            for group in optimizer.param_groups:
+                group["lr"] *= 0.5
     epochs.close()
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
     return dict(history), n_epochs
+
+
+def _adamw(module, learning_rate, weight_decay):
+    """AdamW, fused into one kernel per step where this torch build has it.
+
+    The fused step is about 3x faster than the per-tensor loop on a CPU, which
+    counts with the small networks here (torch >= 2.4 on CPU and CUDA).
+    """
+    try:
+        return torch.optim.AdamW(
+            module.parameters(), lr=learning_rate, weight_decay=weight_decay, fused=True
+        )
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(
+            module.parameters(), lr=learning_rate, weight_decay=weight_decay
+        )
 
 
 class _Averages:

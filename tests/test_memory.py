@@ -10,7 +10,9 @@ from sklearn.datasets import make_blobs
 from seqknn import MemN2NClassifier, MNkNNClassifier, MNkNNVecClassifier
 from seqknn._memory import MemoryKNN, attend
 
-FAST = dict(memory_size=16, embedding_size=16, batch_size=32, max_epochs=15)
+FAST = dict(
+    memory_size=16, embedding_size=16, batch_size=32, max_epochs=30, early_stopping=True
+)
 ALL = [MNkNNClassifier, MNkNNVecClassifier, MemN2NClassifier]
 
 
@@ -49,12 +51,16 @@ def test_memory_network_hops_by_hand():
         batch_norm=False,
         predict_vectors=False,
     )
-    for layer in [net.A, net.B, net.C, net.H, net.label_head]:
+    for layer in [net.embed[0], net.A, net.B, net.C, net.H, net.label_head]:
         _identity(layer)
     x = torch.tensor([[1.0, 0.0]])
     memory = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    log_proba = net(x, memory)["log_proba"]
+    labels = torch.tensor([0, 1])
+    with torch.no_grad():
+        net.E.weight.zero_()
+    # phi is the identity on these non-negative rows, and E y_i is zero:
     # hop 1: u1 = x, o1 = attention over memory, u2 = H u1 + o1 = u1 + o1
+    log_proba = net(x, memory, labels)["log_proba"]
     _, o1 = attend(x, memory, memory)
     u2 = x + o1
     _, o2 = attend(u2, memory, memory)
@@ -63,6 +69,31 @@ def test_memory_network_hops_by_hand():
         [torch.log_softmax(u2 / 0.5, 1), torch.log_softmax(u3 / 0.5, 1)], dim=1
     )
     torch.testing.assert_close(log_proba, expected)
+    # The label embedding is added to the output vectors c_i only.
+    with torch.no_grad():
+        net.E.weight.copy_(torch.tensor([[0.0, 0.0], [0.0, 3.0]]))
+    _, o1 = attend(x, memory, memory + torch.tensor([[0.0, 0.0], [0.0, 3.0]]))
+    first = torch.log_softmax((x + o1) / 0.5, 1)
+    torch.testing.assert_close(net(x, memory, labels)["log_proba"][:, 0], first)
+
+
+def test_memory_vector_head_predicts_offsets_from_the_input():
+    net = MemoryKNN(
+        3,
+        2,
+        n_hops=2,
+        embedding_size=4,
+        temperature=1.0,
+        dropout=0.0,
+        batch_norm=False,
+        predict_vectors=True,
+    )
+    with torch.no_grad():
+        net.vector_head[2].weight.zero_()
+        net.vector_head[2].bias.fill_(-1.0)
+    x, memory = torch.randn(5, 3), torch.randn(6, 3)
+    vectors = net(x, memory, torch.tensor([0, 1, 0, 1, 0, 1]))["vectors"]
+    torch.testing.assert_close(vectors, x[:, None].expand(5, 2, 3) - 1.0)
 
 
 @pytest.mark.parametrize("Model", ALL)
@@ -110,6 +141,7 @@ def test_averaging_memory_draws(blobs):
     for draw in three.memory_:
         single = MNkNNClassifier(n_memory_draws=1, **params).fit(X, y)
         single.module_, single.memory_ = three.module_, draw[None]
+        single.memory_labels_ = three.memory_labels_[[len(singles)]]
         singles.append(single.predict_proba(X))
     np.testing.assert_allclose(proba, np.mean(singles, axis=0), rtol=1e-5)
 
@@ -120,13 +152,16 @@ def test_training_draws_a_fresh_memory_per_minibatch(blobs):
     seen = []
 
     class Recorder(torch.nn.Module):
-        def forward(self, x, memory):
+        def forward(self, x, memory, memory_labels):
             seen.append(memory.clone())
+            labels_seen.append(memory_labels)
             return {}
 
+    labels_seen = []
     module = Recorder().train()
     samples = torch.arange(100.0).reshape(50, 2)
-    pool = (samples.__getitem__, torch.arange(10, 50))
+    labels = torch.arange(50) % 3
+    pool = (samples.__getitem__, labels, torch.arange(10, 50))
     for _ in range(2):
         clf._run_module(module, samples[:4], pool=pool)
     assert seen[0].shape == (16, 2)
@@ -134,19 +169,28 @@ def test_training_draws_a_fresh_memory_per_minibatch(blobs):
     # Drawn from the training split only, without replacement.
     rows = (seen[0][:, 0] / 2).long()
     assert rows.min() >= 10 and len(rows.unique()) == 16
+    # With the labels of the same rows.
+    torch.testing.assert_close(labels_seen[0], rows % 3)
 
 
 def test_memory_larger_than_training_data(blobs):
     X, y = blobs
-    clf = MNkNNClassifier(memory_size=300, random_state=0)
-    with pytest.raises(
-        ValueError,
-        match="memory_size=300 is larger than the 216 "
-        "training samples left after holding out 24",
+    clf = MNkNNClassifier(memory_size=300, early_stopping=True, max_epochs=2)
+    with pytest.warns(
+        UserWarning,
+        match="memory_size=300 is larger than the 216 training samples left "
+        "after holding out 24 for early stopping; the memory holds all 216",
     ):
         clf.fit(X, y)
-    with pytest.raises(ValueError, match="Lower memory_size"):
+    assert clf.memory_.shape == (1, 216, 4)
+    assert clf.memory_labels_.shape == (1, 216)
+    with pytest.warns(
+        UserWarning,
+        match="memory_size=300 is larger than the 240 training samples; the "
+        "memory holds all 240",
+    ):
         clf.set_params(early_stopping=False).fit(X, y)
+    assert clf.score(X, y) > 0.5
 
 
 def test_mnknn_vec_predicts_neighbor_vectors(blobs):

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from seqknn import V2LSClassifier, V2VSClassifier, V2VSLSClassifier
+from seqknn import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
 FAST = dict(hidden_size=16, batch_size=32, max_epochs=15, random_state=0)
 ALL = [V2LSClassifier, V2VSClassifier, V2VSLSClassifier]
@@ -46,7 +46,14 @@ def test_random_state_gives_identical_fits(Model, blobs):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert a.history_ == b.history_
     c = Model(**{**FAST, "random_state": 1}).fit(X, y)
-    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+    # V2VS's vote shares can agree on separable data; its vectors do not.
+    assert a.history_["loss"] != c.history_["loss"]
+    assert not np.array_equal(_outputs(a, X), _outputs(c, X))
+
+
+def _outputs(clf, X):
+    result = clf.predict_neighbors(X)
+    return result.vectors if result.label_proba is None else result.label_proba
 
 
 def test_fit_leaves_global_torch_rng_alone(blobs):
@@ -67,6 +74,27 @@ def test_caller_arrays_are_not_modified(Model, blobs):
     clf.predict_proba(X_fit)
     np.testing.assert_array_equal(X_fit, X)
     np.testing.assert_array_equal(y_fit, y)
+
+
+def test_vector_head_predicts_offsets_from_the_input():
+    net = Seq2SeqKNN(
+        3,
+        2,
+        n_steps=4,
+        hidden_size=8,
+        temperature=1.0,
+        dropout=0.0,
+        batch_norm=False,
+        predict_labels=True,
+        predict_vectors=True,
+    )
+    x = torch.randn(5, 3)
+    offsets = net(x)["vectors"] - x[:, None]
+    assert offsets.abs().max() > 0
+    with torch.no_grad():
+        net.vector_head[2].weight.zero_()
+        net.vector_head[2].bias.fill_(0.5)
+    torch.testing.assert_close(net(x)["vectors"], x[:, None].expand(5, 4, 3) + 0.5)
 
 
 def test_history_and_early_stopping(blobs):
@@ -100,11 +128,24 @@ def test_history_and_early_stopping(blobs):
 def test_early_stopping_stops_before_max_epochs():
     X, y = make_classification(n_samples=300, random_state=0)
     clf = V2LSClassifier(
-        hidden_size=8, max_epochs=200, n_iter_no_change=2, random_state=0
+        hidden_size=8,
+        max_epochs=200,
+        n_iter_no_change=2,
+        early_stopping=True,
+        random_state=0,
     ).fit(X, y)
     assert clf.n_iter_ < 200
     best = int(np.argmin(clf.history_["val_true_label"]))
     assert clf.n_iter_ == best + 1 + 2
+
+
+def test_v2vs_stops_on_its_vector_loss(blobs):
+    # Its vote accuracy can stay flat for the first epochs; the vector loss moves.
+    X, y = blobs
+    clf = V2VSClassifier(**{**FAST, "max_epochs": 60, "n_iter_no_change": 3, "tol": 0})
+    clf.fit(X, y)
+    best = int(np.argmin(clf.history_["val_loss"]))
+    assert clf.n_iter_ == min(60, best + 1 + 3)
 
 
 def test_v2vs_probabilities_are_vote_shares(blobs):

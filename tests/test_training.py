@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from seqknn._training import minibatches, resolve_device, train_module
+import seqknn._training
+from seqknn._training import (
+    minibatches,
+    resolve_batch_size,
+    resolve_device,
+    train_module,
+)
 
 
 def test_minibatches_never_leave_a_single_sample():
@@ -12,6 +18,49 @@ def test_minibatches_never_leave_a_single_sample():
     assert sizes == [4, 5]
     assert [len(b) for b in minibatches(torch.arange(8), 4)] == [4, 4]
     assert [len(b) for b in minibatches(torch.arange(1), 4)] == [1]
+
+
+def test_auto_batch_size_gives_many_steps_on_small_data():
+    assert resolve_batch_size("auto", 100) == 32
+    assert resolve_batch_size("auto", 1600) == 100
+    assert resolve_batch_size("auto", 10**6) == 256
+    assert resolve_batch_size("auto", 20) == 20
+    assert resolve_batch_size(512, 100) == 100
+    assert resolve_batch_size(64, 1000) == 64
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "constant"])
+def test_plateau_schedule_halves_the_learning_rate(schedule, monkeypatch):
+    optimizers = []
+    make = seqknn._training._adamw
+    monkeypatch.setattr(
+        seqknn._training,
+        "_adamw",
+        lambda *args: optimizers.append(make(*args)) or optimizers[-1],
+    )
+    module = torch.nn.Linear(1, 1)
+    seen = []
+
+    def objective(idx):
+        seen.append(optimizers[0].param_groups[0]["lr"])
+        # A constant loss: no epoch improves on the first.
+        return (module(torch.ones(len(idx), 1)) * 0).sum() + 1.0, {}
+
+    _, n_epochs = train_module(
+        module,
+        objective,
+        torch.arange(4),
+        learning_rate=0.1,
+        batch_size=4,
+        max_epochs=7,
+        n_iter_no_change=6,
+        tol=0.0,
+        lr_schedule=schedule,
+    )
+    assert n_epochs == 7
+    # Halved after every 2 stale epochs (n_iter_no_change // 3).
+    expected = [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    assert seen == pytest.approx(expected if schedule == "plateau" else [0.1] * 7)
 
 
 def test_best_weights_are_restored():

@@ -122,7 +122,7 @@ class OutOfCoreKNN:
         return self.classes_[counts.argmax(axis=1)]
 
 
-_HIDDEN = [{"hidden_size": 32}, {"hidden_size": 64}]
+_HIDDEN = [{"hidden_size": 64}, {"hidden_size": 128}]
 _EMBEDDING = [{"embedding_size": 32}, {"embedding_size": 64}]
 
 MODELS = {
