@@ -61,7 +61,8 @@ print("credit limits of the predicted neighbours:", neighbors.vectors[0, :, 0].r
 # Training history
 # ----------------
 # Each term of the loss L = L1 + lambda L2 on the training data, and the
-# validation accuracy that early stopping monitors.
+# validation accuracy of every epoch (early stopping watches the validation
+# cross-entropy and keeps the weights of its best epoch).
 history = v2vsls.history_
 fig, (ax_loss, ax_score) = plt.subplots(1, 2, figsize=(9, 3.5))
 for term in ["neighbor_labels", "true_label", "neighbor_vectors"]:
