@@ -11,7 +11,7 @@ Every module's ``forward`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
 
 import copy
 import time
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -58,7 +58,7 @@ KNN_CONSTRAINTS = {
 }
 
 
-class BaseKNNNetwork(ClassifierMixin, BaseEstimator):
+class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of classifiers trained to reproduce their K nearest neighbours.
 
     Do not use it directly: use a subclass such as

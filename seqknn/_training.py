@@ -32,6 +32,11 @@ def resolve_device(device):
             f"device={device!r} is not a valid torch device; use 'auto', 'cpu', "
             "'cuda' or 'cuda:N'."
         ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is a {resolved.type!r} device, which seqknn does "
+            "not support; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} asks for CUDA but no CUDA GPU is available to "

@@ -122,3 +122,16 @@ def test_resolve_device():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
     assert resolve_device(torch.device("cpu")).type == "cpu"
+
+
+@pytest.mark.parametrize("device", ["meta", "mps", "xpu", torch.device("meta")])
+def test_devices_other_than_cpu_and_cuda_are_refused(device):
+    with pytest.raises(ValueError, match="which seqknn does not support"):
+        resolve_device(device)
+
+
+def test_the_base_class_is_abstract():
+    from seqknn import BaseKNNNetwork
+
+    with pytest.raises(TypeError, match="abstract"):
+        BaseKNNNetwork()
