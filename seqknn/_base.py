@@ -58,6 +58,22 @@ KNN_CONSTRAINTS = {
 }
 
 
+def _check_label_types(y):
+    """A clear error for labels of several types or None, which cannot be sorted.
+
+    scikit-learn's own message for them speaks of a regression target.
+    """
+    if y.dtype != object:
+        return
+    types = sorted({type(label).__name__ for label in y})
+    if len(types) > 1 or types == ["NoneType"]:
+        raise ValueError(
+            f"y holds labels of types {', '.join(types)}: classes must be of one "
+            "type that can be sorted (and not None). Convert them first, for "
+            "example with y.astype(str)."
+        )
+
+
 class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of classifiers trained to reproduce their K nearest neighbours.
 
@@ -174,6 +190,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             X, y = validate_data(
                 self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
             )
+        _check_label_types(y)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         n_samples, n_features = X.shape

@@ -297,6 +297,18 @@ def test_cuda_requested_without_gpu(blobs):
         V2LSClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [[0, "a"], [None, 1], [None, None]],
+    ids=["int-and-str", "none-and-int", "none"],
+)
+def test_labels_of_mixed_types_are_a_clear_error(blobs, labels):
+    X, _ = blobs
+    y = np.array(labels * (len(X) // 2), dtype=object)
+    with pytest.raises(ValueError, match="y holds labels of types"):
+        V2LSClassifier(**FAST).fit(X, y)
+
+
 def test_invalid_device_string(blobs):
     X, y = blobs
     with pytest.raises(ValueError, match="not a valid torch device"):
