@@ -30,9 +30,9 @@ class Seq2SeqKNN(nn.Module):
     The vector head predicts the offset of neighbour t from x (a skip
     connection the paper does not have): neighbours lie near x, so the head
     starts from the right place instead of from the origin. On the
-    development suite it raised V2VS's mean macro-F1 by several points and
-    ended its collapse on small many-class data (see "How the defaults were
-    chosen" on the Benchmark page of the documentation).
+    development suite it raised V2VS's mean macro-F1 from 61.8 to 64.1 and
+    on ``movement_libras`` and ``zoo`` from 36 and 55 to 66 and 77 (see "How
+    the defaults were chosen" on the Benchmark page of the documentation).
 
     Parameters
     ----------

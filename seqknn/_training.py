@@ -226,14 +226,11 @@ def _adamw(module, learning_rate, weight_decay):
     The fused step is about 3x faster than the per-tensor loop on a CPU, which
     counts with the small networks here (torch >= 2.4 on CPU and CUDA).
     """
+    settings = {"lr": learning_rate, "weight_decay": weight_decay}
     try:
-        return torch.optim.AdamW(
-            module.parameters(), lr=learning_rate, weight_decay=weight_decay, fused=True
-        )
+        return torch.optim.AdamW(module.parameters(), fused=True, **settings)
     except (RuntimeError, TypeError):
-        return torch.optim.AdamW(
-            module.parameters(), lr=learning_rate, weight_decay=weight_decay
-        )
+        return torch.optim.AdamW(module.parameters(), **settings)
 
 
 class _Averages:
