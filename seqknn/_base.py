@@ -12,6 +12,7 @@ Every module's ``forward`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
 import copy
 import time
 from abc import ABCMeta, abstractmethod
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,17 +36,19 @@ from sklearn.utils.validation import (
 from ._data import (
     ScaledRows,
     check_lazy_X,
+    check_scaler,
     device_rows,
     is_lazy,
+    standardised_float32,
     streaming_scaler,
     take_rows,
 )
 from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import ExactNeighbors, training_neighbors
+from ._random import build_module, make_generators
 from ._training import (
     resolve_batch_size,
     resolve_device,
-    seeded_torch_rng,
     train_module,
 )
 
@@ -184,6 +187,65 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         self._validate_params()
+        # A fit that fails or is interrupted (KeyboardInterrupt included)
+        # leaves the estimator as it was: never new classes_ beside an old
+        # module_, never half the attributes of a first fit.
+        before = dict(self.__dict__)
+        try:
+            self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def _fit(self, X, y):
+        """Validate, standardise, find neighbour targets, train, commit.
+
+        The learned attributes are assigned in :meth:`_commit` only; what
+        training itself reads (``classes_``, the hooks' state) is set before
+        and undone by :meth:`fit` if a later step fails.
+        """
+        X, self.classes_, y_encoded = self._validate_training_data(X, y)
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        cpu_generator, device_generator = make_generators(rng, device)
+
+        scaler, X_std = self._standardise(X)
+        train_idx, val_idx = self._split(y_encoded, rng)
+        self._prepare_fit(X_std, y_encoded, train_idx, rng)
+        started = time.perf_counter()
+        neighbors = self._neighbor_targets(X_std, train_idx, rng)
+        fit_times = {"neighbors": time.perf_counter() - started}
+
+        started = time.perf_counter()
+        data = Bunch(
+            X_std=X_std,
+            y_encoded=y_encoded,
+            rows=device_rows(X_std, device),
+            labels=torch.from_numpy(y_encoded.astype(np.int64)).to(device),
+            neighbors=None if neighbors is None else neighbors.to(device),
+            train=torch.from_numpy(train_idx).to(device),
+            val=None if val_idx is None else torch.from_numpy(val_idx).to(device),
+            generator=device_generator,
+        )
+        module = build_module(
+            partial(self._build_module, X.shape[1], len(self.classes_)),
+            cpu_generator,
+        ).to(device)
+        history, n_iter = self._train(module, data, cpu_generator)
+        fit_times["training"] = time.perf_counter() - started
+        self._finish_fit(X_std, y_encoded)
+        self._commit(
+            scaler=scaler,
+            module=module,
+            history=history,
+            n_iter=n_iter,
+            fit_times=fit_times,
+        )
+
+    def _validate_training_data(self, X, y):
+        """Checked ``X``, the classes and the encoded ``y``, or a clear error."""
         if is_lazy(X):
             X, y = self._validate_lazy(X, y)
         else:
@@ -192,92 +254,108 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         _check_label_types(y)
         check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        n_samples, n_features = X.shape
-        if len(self.classes_) < 2:
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; y has "
-                f"only 1 class: {self.classes_[0]!r}."
+                f"only 1 class: {classes[0]!r}."
             )
-        if self._predicts_neighbors and n_samples <= self.n_neighbors:
+        if self._predicts_neighbors and X.shape[0] <= self.n_neighbors:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} needs at least "
                 f"{self.n_neighbors + 1} training samples (every sample needs "
                 f"{self.n_neighbors} neighbours other than itself), but X has "
-                f"{n_samples} samples. Lower n_neighbors or pass more data."
+                f"{X.shape[0]} samples. Lower n_neighbors or pass more data."
             )
         if self.batch_norm and self.batch_size != "auto" and self.batch_size < 2:
             raise ValueError(
                 "batch_norm=True needs batch_size >= 2 (batch statistics of one "
                 f"sample are undefined); got batch_size={self.batch_size}."
             )
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
+        return X, classes, y_encoded
 
+    def _standardise(self, X):
+        """The fitted scaler and the standardised float32 rows of ``X``."""
+        # Overflowing statistics are reported by check_scaler, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaler = streaming_scaler(X) if is_lazy(X) else StandardScaler().fit(X)
+        check_scaler(scaler)
         if is_lazy(X):
-            self.scaler_ = streaming_scaler(X)
-            X_std = ScaledRows(X, self.scaler_)
-        else:
-            self.scaler_ = StandardScaler().fit(X)
-            X_std = self.scaler_.transform(X).astype(np.float32)
-        train_idx, val_idx = self._split(y_encoded, rng)
-        self._prepare_fit(X_std, y_encoded, train_idx, rng)
-        rows = device_rows(X_std, device)
-        labels = torch.from_numpy(y_encoded.astype(np.int64)).to(device)
-        started = time.perf_counter()
-        neighbors = None
-        if self._predicts_neighbors:
-            neighbors = training_neighbors(
-                X_std, self.n_neighbors, self.neighbors, rng, candidates=train_idx
-            )
-            neighbors = torch.from_numpy(neighbors).to(device)
-        self.fit_times_ = {"neighbors": time.perf_counter() - started}
-        train_t = torch.from_numpy(train_idx).to(device)
+            return scaler, ScaledRows(X, scaler)
+        return scaler, standardised_float32(scaler, X)
 
-        def objective(indices):
-            targets = {"labels": labels[indices]}
-            if neighbors is not None:
-                # Only an (n, K) index array is kept; the neighbours' labels
-                # and rows are gathered per minibatch.
-                batch_neighbors = neighbors[indices]
-                targets["neighbor_labels"] = labels[batch_neighbors]
-                if self._predicts_vectors:
-                    targets["neighbor_vectors"] = rows(batch_neighbors)
-            outputs = self._run_module(
-                module, rows(indices), pool=(rows, labels, train_t)
-            )
-            return self._loss(outputs, targets)
+    def _neighbor_targets(self, X_std, train_idx, rng):
+        """(n, K) LongTensor: each sample's K nearest training neighbours."""
+        if not self._predicts_neighbors:
+            return None
+        neighbors = training_neighbors(
+            X_std, self.n_neighbors, self.neighbors, rng, candidates=train_idx
+        )
+        return torch.from_numpy(neighbors)
+
+    def _train(self, module, data, generator):
+        """Train ``module`` in place; return its history and number of epochs.
+
+        ``generator`` (on the CPU) draws the minibatch order.
+        """
 
         def score(indices):
             indices = indices.cpu().numpy()
             # A view of data on disk, read batch by batch.
-            proba = self._predict_proba_std(take_rows(X_std, indices), module)
-            return np.mean(proba.argmax(axis=1) == y_encoded[indices])
+            proba = self._predict_proba_std(take_rows(data.X_std, indices), module)
+            return np.mean(proba.argmax(axis=1) == data.y_encoded[indices])
 
-        started = time.perf_counter()
-        with seeded_torch_rng(int(rng.randint(np.iinfo(np.int32).max)), device):
-            module = self._build_module(n_features, len(self.classes_)).to(device)
-            self.history_, self.n_iter_ = train_module(
-                module,
-                objective,
-                train_t,
-                None if val_idx is None else torch.from_numpy(val_idx).to(device),
-                score=score,
-                monitor=self._monitor(),
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                lr_schedule=self.lr_schedule,
-                batch_size=resolve_batch_size(self.batch_size, len(train_idx)),
-                max_epochs=self.max_epochs,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                verbose=self.verbose,
-                description=type(self).__name__,
-            )
-        self.fit_times_["training"] = time.perf_counter() - started
+        return train_module(
+            module,
+            partial(self._objective, module, data=data),
+            data.train,
+            data.val,
+            score=score,
+            monitor=self._monitor(),
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            lr_schedule=self.lr_schedule,
+            batch_size=resolve_batch_size(self.batch_size, len(data.train)),
+            max_epochs=self.max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            generator=generator,
+            verbose=self.verbose,
+            description=type(self).__name__,
+        )
+
+    def _objective(self, module, indices, *, data):
+        """The loss and its named terms on the minibatch of sample ``indices``.
+
+        ``data`` holds the training data on the device: ``rows(indices)``
+        gives standardised rows, ``labels`` the encoded labels, ``neighbors``
+        the (n, K) neighbour indices (None for models without neighbour
+        targets), ``train`` the training split and ``generator`` the fit's
+        generator on the device.
+        """
+        targets = {"labels": data.labels[indices]}
+        if data.neighbors is not None:
+            # Only an (n, K) index array is kept; the neighbours' labels
+            # and rows are gathered per minibatch.
+            batch_neighbors = data.neighbors[indices]
+            targets["neighbor_labels"] = data.labels[batch_neighbors]
+            if self._predicts_vectors:
+                targets["neighbor_vectors"] = data.rows(batch_neighbors)
+        outputs = self._run_module(
+            module,
+            data.rows(indices),
+            pool=(data.rows, data.labels, data.train),
+            generator=data.generator,
+        )
+        return self._loss(outputs, targets)
+
+    def _commit(self, *, scaler, module, history, n_iter, fit_times):
+        """Assign the learned attributes, once training has succeeded."""
+        self.scaler_ = scaler
         self.module_ = module.cpu().eval()
-        self._finish_fit(X_std, y_encoded)
-        return self
+        self.history_ = history
+        self.n_iter_ = n_iter
+        self.fit_times_ = fit_times
 
     def _validate_lazy(self, X, y):
         """Validate on-disk ``X`` without reading it (values are checked when read)."""
@@ -329,15 +407,16 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _finish_fit(self, X_std, y_encoded):
         """Hook run after training, e.g. to index all data for prediction."""
 
-    def _run_module(self, module, x, *, pool=None):
+    def _run_module(self, module, x, *, pool=None, generator=None):
         """Run ``module`` on the batch ``x``.
 
         While training, ``pool`` is ``(rows, labels, train_indices)``: a
         function giving the standardised rows of sample indices, the encoded
         labels of all samples, and the indices of the training split, which
         models with an external memory draw it from. It is None at prediction.
+        ``generator`` draws the module's random numbers (dropout, memory).
         """
-        return module(x)
+        return module(x, generator)
 
     # -------------------------------------------------------------- predict
     def _validate_X_predict(self, X):
@@ -348,16 +427,17 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             _check_n_features(self, X, reset=False)
             return ScaledRows(X, self.scaler_)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.scaler_.transform(X).astype(np.float32)
+        return standardised_float32(self.scaler_, X)
 
-    def _forward_batches(self, X_std, module=None):
+    def _forward_batches(self, X_std, module=None, generator=None):
         """Yield the module's outputs as numpy arrays, one batch of rows at a time.
 
         ``module`` defaults to a copy of ``module_`` on the configured device;
         ``module_`` itself stays on the CPU so that the estimator pickles
         anywhere. On the CPU the copy computes in float64: float32 kernels round
         differently with the batch size, which would make a row's prediction
-        depend on the rows predicted with it.
+        depend on the rows predicted with it. ``generator`` draws the dropout
+        masks of a module whose dropout is left on (Monte Carlo dropout).
         """
         if module is None:
             device = resolve_device(self.device)
@@ -365,20 +445,35 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             module = copy.deepcopy(self.module_).to(device, dtype)
         param = next(module.parameters())
         for start in range(0, len(X_std), _PREDICT_BATCH):
+            batch = X_std[start : start + _PREDICT_BATCH]
             with torch.inference_mode():
-                x = torch.from_numpy(X_std[start : start + _PREDICT_BATCH]).to(param)
-                outputs = self._run_module(module, x)
-                yield {k: v.cpu().numpy() for k, v in outputs.items()}
+                outputs = self._run_module(
+                    module, torch.from_numpy(batch).to(param), generator=generator
+                )
+                outputs = {k: v.cpu().numpy() for k, v in outputs.items()}
+            # Yielded outside inference mode: a caller that stops early (an
+            # error while it handles a batch) must not leave autograd off.
+            yield outputs
 
-    def _forward(self, X_std, module=None):
+    def _forward(self, X_std, module=None, generator=None):
         """All the module's outputs on ``X_std``, as numpy arrays."""
-        chunks = list(self._forward_batches(X_std, module))
+        chunks = list(self._forward_batches(X_std, module, generator))
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
     def _predict_proba_std(self, X_std, module=None):
         # Batch by batch: the (n, K, d) predicted vectors are never all kept.
         batches = self._forward_batches(X_std, module)
-        return np.concatenate([self._proba_from_outputs(o) for o in batches])
+        proba = np.concatenate([self._proba_from_outputs(o) for o in batches])
+        if not np.isfinite(proba).all():
+            # argmax would silently return the first class for those rows.
+            rows = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+            raise ValueError(
+                f"The network's output overflowed for {len(rows)} sample(s) "
+                f"(rows {rows[:5].tolist()}{', ...' if len(rows) > 5 else ''}): "
+                "their features lie too far outside the training data. Clip or "
+                "rescale them."
+            )
+        return proba
 
     def _proba_from_outputs(self, outputs):
         """Y^P = (1/K) sum_t Y_t^P."""

@@ -80,6 +80,51 @@ def streaming_scaler(X):
     return scaler
 
 
+def check_scaler(scaler):
+    """``scaler``, or a clear error for columns whose statistics overflowed.
+
+    Values beyond about 1e154 in magnitude square to infinity in float64, so
+    the variance of their column (and, in a long column, its mean) is not
+    finite; standardising with it would turn the column into NaN.
+    """
+    finite = np.isfinite(scaler.mean_) & np.isfinite(scaler.var_)
+    if not finite.all():
+        raise ValueError(
+            f"X column(s) {_listed(np.flatnonzero(~finite))} hold values too "
+            "large in magnitude to standardise: their mean or variance "
+            "overflows float64 (values beyond about 1e154). Rescale those "
+            "columns first, e.g. divide them by a power of ten or take a log."
+        )
+    return scaler
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def standardised_float32(scaler, X):
+    """``scaler.transform(X)`` as float32, the precision the network runs in.
+
+    A standardised value beyond float32's range (finite input, far from the
+    training data) would become infinite and the network's output NaN: that
+    is a clear error naming the columns instead.
+    """
+    scaled = scaler.transform(X)
+    if scaled.size and max(scaled.max(), -scaled.min()) > _FLOAT32_MAX:
+        columns = np.flatnonzero(np.abs(scaled).max(axis=0) > _FLOAT32_MAX)
+        raise ValueError(
+            f"X column(s) {_listed(columns)} hold values that, standardised "
+            "with the training mean and standard deviation, exceed float32's "
+            f"range (+-{_FLOAT32_MAX:.3g}), in which the network computes. "
+            "Clip or rescale those values."
+        )
+    return scaled.astype(np.float32, copy=False)
+
+
+def _listed(columns, n=10):
+    shown = ", ".join(str(c) for c in columns[:n])
+    return shown + (", ..." if len(columns) > n else "")
+
+
 def _finite(block, first_row=None):
     if not np.isfinite(block).all():
         where = "" if first_row is None else f" (in the rows from {first_row})"
@@ -109,6 +154,17 @@ def _file_of(X):
     ):
         return X.filename, X.offset
     return None
+
+
+def _file_state(X):
+    """(path, size, modification time) of the file under a memmap, else None."""
+    if not isinstance(X, np.memmap) or not X.filename:
+        return None
+    try:
+        stat = os.stat(X.filename)
+    except OSError:
+        return (X.filename, None, None)
+    return (X.filename, stat.st_size, stat.st_mtime_ns)
 
 
 def read_rows(X, rows):
@@ -166,12 +222,41 @@ class ScaledRows:
     ndim = 2
     dtype = np.dtype(np.float32)
 
-    def __init__(self, source, scaler, rows=None):
+    def __init__(self, source, scaler, rows=None, *, file_state=None):
         self.source = source
         self.scaler = scaler
         self.rows = rows
         n_rows = source.shape[0] if rows is None else len(rows)
         self.shape = (n_rows, source.shape[1])
+        # The size and modification time of a memmap's file when it was
+        # wrapped: a model that keeps the rows (V2VS's vote index) must not
+        # read a file that was rewritten, nor touch a truncated one, whose
+        # mapped pages kill the process with a bus error when read.
+        self._file_state = file_state or _file_state(source)
+
+    def check_file(self):
+        """Raise a clear error if the file under a memmap source has changed."""
+        if self._file_state is None:
+            return
+        path = self._file_state[0]
+        if _file_state(self.source) != self._file_state:
+            raise ValueError(
+                f"The file {path} that X was memory-mapped from has changed "
+                "(or gone) since it was read for fitting, and this model reads "
+                "training rows from it. Refit the model on the current file, or "
+                "fit it on an in-memory copy (np.asarray(X)) if the file must "
+                "change."
+            )
+
+    def __getstate__(self):
+        # Pickling a memmap reads all of it: check the file first.
+        self.check_file()
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if _file_state(self.source) is None:
+            self._file_state = None  # unpickled: the rows are in memory now
 
     def __len__(self):
         return self.shape[0]
@@ -179,12 +264,18 @@ class ScaledRows:
     def subset(self, rows):
         """A view of the rows ``rows`` of this view."""
         rows = np.asarray(rows, dtype=np.int64)
-        return ScaledRows(self.source, self.scaler, self._source_rows(rows))
+        return ScaledRows(
+            self.source,
+            self.scaler,
+            self._source_rows(rows),
+            file_state=self._file_state,
+        )
 
     def _source_rows(self, rows):
         return rows if self.rows is None else self.rows[rows]
 
     def __getitem__(self, key):
+        self.check_file()
         columns = slice(None)
         if isinstance(key, tuple):  # dask's from_array reads X[rows, columns]
             key, columns = key
@@ -209,7 +300,7 @@ class ScaledRows:
         block = _finite(block, start)
         if block.dtype.kind != "f":
             block = block.astype(np.float64)
-        scaled = self.scaler.transform(block).astype(np.float32, copy=False)
+        scaled = standardised_float32(self.scaler, block)
         return scaled.reshape(*shape, self.shape[1])[..., columns]
 
     def __array__(self, dtype=None, copy=None):
@@ -221,6 +312,7 @@ class ScaledRows:
         from ._optional import import_optional
 
         da = import_optional("dask.array", "ScaledRows.to_dask")
+        self.check_file()
         source = self.source
         if not isinstance(source, da.Array):
             step = chunk_rows(self.shape[1], np.dtype(source.dtype).itemsize)

@@ -35,7 +35,9 @@ embedding_size : int, default=128
     ``"interpolate"``: x + u (v_t - x) with u uniform on [0, 1], from seeds of
     the class itself whose step-t label is that class, a SMOTE-like
     interpolation towards the learned neighbours that gives more diverse
-    samples.""",
+    samples. Either way each feature of a synthetic sample is clipped to its
+    range in X, so that a poorly trained network cannot add samples far
+    outside the data.""",
     "sampler_fitted": """sampling_strategy_ : dict
     Number of samples generated for each class.
 estimator_ : classifier or None
@@ -140,7 +142,9 @@ tol : float, default=1e-4
     machine without a GPU.
 random_state : int, RandomState instance or None, default=None
     Seeds the validation split, weight initialisation, minibatch order and
-    dropout. With an int, fits on the CPU are identical run to run.
+    dropout. With an int, fits on the CPU are identical run to run, also when
+    several run at once in threads; torch's global random state is neither
+    read nor changed.
 verbose : int, default=0
     If positive, show a progress bar over epochs with the current losses.""",
     "fitted": """classes_ : ndarray of shape (n_classes,)

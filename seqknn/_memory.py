@@ -16,6 +16,7 @@ from torch import nn
 from ._base import KNN_CONSTRAINTS, BaseKNNNetwork
 from ._docstrings import fill_doc
 from ._losses import mean_step_log_proba, true_label_loss
+from ._random import dropout
 
 
 def attend(u, memory_keys, memory_values):
@@ -120,11 +121,12 @@ class MemoryKNN(nn.Module):
             else None
         )
 
-    def forward(self, x, memory, memory_labels):
+    def forward(self, x, memory, memory_labels, generator=None):
         """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built).
 
         ``memory`` is a (M, d) tensor of standardised training samples and
-        ``memory_labels`` (M,) their encoded labels.
+        ``memory_labels`` (M,) their encoded labels; ``generator`` draws the
+        dropout masks (torch's global RNG if None).
         """
         inputs = x
         x, memory = self.embed(x), self.embed(memory)
@@ -135,7 +137,7 @@ class MemoryKNN(nn.Module):
         for norm in self.norms:
             _, o = attend(u, keys, values)
             u = self.H(u) + o
-            z = self.dropout(norm(u))
+            z = dropout(norm(u), self.dropout, generator)
             log_probas.append(
                 torch.log_softmax(self.label_head(z) / self.temperature, dim=1)
             )
@@ -203,16 +205,18 @@ class _BaseMemory(BaseKNNNetwork):
         self.memory_ = X_std[draws]
         self.memory_labels_ = y_encoded[draws]
 
-    def _run_module(self, module, x, *, pool=None):
+    def _run_module(self, module, x, *, pool=None, generator=None):
         if pool is not None and module.training:
             rows, labels, candidates = pool
-            drawn = torch.randperm(len(candidates), device=candidates.device)
+            drawn = torch.randperm(
+                len(candidates), device=candidates.device, generator=generator
+            )
             drawn = candidates[drawn[: self.memory_.shape[1]]]
-            return module(x, rows(drawn), labels[drawn])
+            return module(x, rows(drawn), labels[drawn], generator)
         memories = torch.from_numpy(self.memory_).to(x)
         memory_labels = torch.from_numpy(self.memory_labels_).to(x.device)
         outputs = [
-            module(x, memory, labels)
+            module(x, memory, labels, generator)
             for memory, labels in zip(memories, memory_labels, strict=True)
         ]
         if len(outputs) == 1:

@@ -20,7 +20,6 @@ from sklearn.utils.validation import validate_data
 from ._docstrings import fill_doc
 from ._memory import MNkNNVecClassifier
 from ._seq2seq import V2VSLSClassifier
-from ._training import seeded_torch_rng
 
 # Passes of MC-dropout prediction over the training data before falling back to
 # the vectors predicted around samples of the class itself.
@@ -80,9 +79,10 @@ class _BaseNeighborSampler(BaseOverSampler):
                 for layer in module.modules():
                     if isinstance(layer, torch.nn.Dropout):
                         layer.train()
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            with seeded_torch_rng(seed, torch.device("cpu")):
-                outputs = model._forward(X_std, module)
+            generator = torch.Generator().manual_seed(
+                int(rng.randint(np.iinfo(np.int32).max))
+            )
+            outputs = model._forward(X_std, module, generator)
             labels = outputs["log_proba"].argmax(axis=2)
             for c in list(missing):
                 seeds, steps = np.nonzero(labels == codes[c])
@@ -112,6 +112,9 @@ class _BaseNeighborSampler(BaseOverSampler):
             found[c].append(self._synthesise(X_std, outputs, seeds, steps, rng))
 
         new_std = np.concatenate([v for c in needs for v in found[c]])
+        # Never far outside the data they came from, whatever the network
+        # predicts: each feature stays within its range in X.
+        new_std = np.clip(new_std, X_std.min(axis=0), X_std.max(axis=0))
         new_X = model.scaler_.inverse_transform(new_std).astype(X.dtype, copy=False)
         new_y = np.concatenate([np.full(needs[c], c, dtype=y.dtype) for c in needs])
         return np.vstack([X, new_X]), np.concatenate([y, new_y])

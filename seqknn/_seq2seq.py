@@ -13,6 +13,7 @@ from torch import nn
 
 from ._base import KNN_CONSTRAINTS, BaseKNNNetwork, VectorVoteMixin
 from ._docstrings import fill_doc
+from ._random import dropout
 
 
 class Seq2SeqKNN(nn.Module):
@@ -95,14 +96,17 @@ class Seq2SeqKNN(nn.Module):
             else None
         )
 
-    def forward(self, x):
-        """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built)."""
+    def forward(self, x, generator=None):
+        """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built).
+
+        ``generator`` draws the dropout masks (torch's global RNG if None).
+        """
         h, c = self.encoder(x)
         context = self.context_proj(h)
         feedback = x.new_zeros(x.shape[0], self.feedback_size)
         log_probas, vectors = [], []
         # The dropout masks of all steps in one draw, cheaper than one per step.
-        masks = self.dropout(x.new_ones(len(self.norms), *h.shape))
+        masks = dropout(x.new_ones(len(self.norms), *h.shape), self.dropout, generator)
         for t, norm in enumerate(self.norms):
             h, c = self.decoder(feedback, (h, c))
             y_t = torch.tanh(norm(self.state_proj(h) + context)) * masks[t]

@@ -11,7 +11,6 @@ check for a diverging loss.
 import copy
 import math
 from collections import defaultdict
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -43,24 +42,6 @@ def resolve_device(device):
             "PyTorch here; use device='auto' or device='cpu'."
         )
     return resolved
-
-
-@contextmanager
-def seeded_torch_rng(seed, device):
-    """Seed torch's RNG for ``device`` inside a fork, leaving the caller's alone.
-
-    Only the generators that are forked are seeded: ``torch.manual_seed`` would
-    also reseed every CUDA device, outside the fork.
-    """
-    cuda = []
-    if device.type == "cuda":
-        cuda = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=cuda):
-        torch.default_generator.manual_seed(seed)
-        for index in cuda:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
 
 
 def resolve_batch_size(batch_size, n_samples):
@@ -103,6 +84,7 @@ def train_module(
     tol,
     weight_decay=0.0,
     lr_schedule="constant",
+    generator=None,
     verbose=0,
     description="training",
 ):
@@ -137,6 +119,8 @@ def train_module(
     lr_schedule : {"constant", "plateau"}, default="constant"
         ``"plateau"`` halves the learning rate whenever the monitored value
         has not improved for ``max(1, n_iter_no_change // 3)`` epochs.
+    generator : torch.Generator, optional
+        CPU generator of the minibatch order (torch's global RNG if None).
     verbose : int
         Show a tqdm progress bar over epochs with the current losses.
 
@@ -149,13 +133,11 @@ def train_module(
     n_epochs : int
         Number of epochs run.
     """
-    # A CPU generator seeded from the (forked) global RNG: the minibatch order is
-    # the same whichever device trains.
-    generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
     optimizer = _adamw(module, learning_rate, weight_decay)
     history = defaultdict(list)
     validate = val_indices is not None and len(val_indices) > 0
     best_loss, best_state, stale = math.inf, None, 0
+    first_loss = None
     decay_every = max(1, n_iter_no_change // 3)
     epochs = tqdm(range(max_epochs), desc=description, disable=not verbose)
 
@@ -169,6 +151,8 @@ def train_module(
             train_indices[order.to(train_indices.device)], batch_size
         ):
             loss, parts = objective(batch)
+            if first_loss is None:
+                first_loss = float(loss.detach())  # the untrained network's: one sync
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -176,12 +160,7 @@ def train_module(
         for name, value in totals.means().items():
             history[name].append(value)
         # Checked once per epoch: a per-batch check would synchronise the GPU.
-        if not math.isfinite(history["loss"][-1]):
-            raise ValueError(
-                f"The training loss became {history['loss'][-1]} in epoch "
-                f"{n_epochs}: training diverged. Lower learning_rate (now "
-                f"{learning_rate}) or the loss weights (alpha, vector_weight)."
-            )
+        _check_divergence(history["loss"][-1], first_loss, n_epochs, learning_rate)
 
         monitored = history["loss"][-1]
         if validate:
@@ -218,6 +197,29 @@ def train_module(
         module.load_state_dict(best_state)
     module.eval()
     return dict(history), n_epochs
+
+
+# A mean training loss this many times that of the untrained network (or 1,
+# if larger) has blown up: training lowers the loss, and a network that
+# merely stopped learning stays near where it started.
+_BLOW_UP = 1e3
+
+
+def _check_divergence(loss, first_loss, epoch, learning_rate):
+    """Raise if the epoch's mean training loss is not finite or has blown up."""
+    if not math.isfinite(loss):
+        what = f"the training loss became {loss} in epoch {epoch}"
+    elif loss > _BLOW_UP * max(first_loss, 1.0):
+        what = (
+            f"the mean training loss grew to {loss:.4g} in epoch {epoch}, from "
+            f"{first_loss:.4g} for the untrained network"
+        )
+    else:
+        return
+    raise ValueError(
+        f"Training diverged: {what}. Lower learning_rate (now {learning_rate}) "
+        "or the loss weights (alpha, vector_weight)."
+    )
 
 
 def _adamw(module, learning_rate, weight_decay):

@@ -1,6 +1,9 @@
+import urllib.error
 from pathlib import Path
 
 import pytest
+
+from seqknn.datasets import _home
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -11,6 +14,19 @@ def shared_datasets():
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"{SHARED_DATASETS} is not available")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Downloads fail as they do offline; records the URLs asked for."""
+    calls = []
+
+    def urlopen(url, *args, **kwargs):
+        calls.append(url)
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(_home, "urlopen", urlopen)
+    return calls
 
 
 def pytest_configure(config):

@@ -215,19 +215,6 @@ def test_get_data_home(tmp_path, monkeypatch):
     assert get_data_home() == str(tmp_path / "home" / "seqknn_data")
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    """Downloads fail as they do offline; records the URLs asked for."""
-    calls = []
-
-    def urlopen(url, *args, **kwargs):
-        calls.append(url)
-        raise urllib.error.URLError("no network in tests")
-
-    monkeypatch.setattr(_home, "urlopen", urlopen)
-    return calls
-
-
 def serve_urls(monkeypatch, contents):
     """Downloads of ``url`` answer ``contents[url]``; records the URLs asked for."""
     calls = []
@@ -240,14 +227,21 @@ def serve_urls(monkeypatch, contents):
     return calls
 
 
+def pin_sha256(monkeypatch, module, path):
+    """The file ``path`` is the one whose sha256 ``module`` expects."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setattr(module, "SHA256", digest)
+
+
 def test_kddcup99_found_in_data_home(tmp_path, monkeypatch, offline):
-    write_kdd(tmp_path / KDD_FILE)
+    # A file of the data folder must have the sha256 of the real file.
+    pin_sha256(monkeypatch, _kddcup, write_kdd(tmp_path / KDD_FILE))
     monkeypatch.setenv("SEQKNN_DATA", str(tmp_path))
     assert len(load_kddcup99().target) == 4
     assert len(load_kddcup99(download_if_missing=False).target) == 4
     other = tmp_path / "other"
     other.mkdir()
-    write_kdd(other / KDD_FILE, TINY[:2])
+    pin_sha256(monkeypatch, _kddcup, write_kdd(other / KDD_FILE, TINY[:2]))
     assert len(load_kddcup99(data_home=other).target) == 2
     assert offline == []
 
@@ -409,22 +403,22 @@ def test_covtype_as_frame_needs_pandas(tmp_path, monkeypatch):
 
 
 def test_covtype_found_in_data_home(tmp_path, monkeypatch, offline):
-    # A file of the data folder must have the rows of the full data.
-    monkeypatch.setattr(_covtype, "N_ROWS", len(COV_TINY))
-    write_cov(tmp_path / _covtype.FILE_NAME)
+    # A file of the data folder must have the sha256 of the full data.
+    pin_sha256(monkeypatch, _covtype, write_cov(tmp_path / _covtype.FILE_NAME))
     monkeypatch.setenv("SEQKNN_DATA", str(tmp_path))
     assert load_covtype().target.tolist() == [2, 1, 3]
     assert len(load_covtype(download_if_missing=False).target) == 3
     other = tmp_path / "other"
     other.mkdir()
-    write_cov(other / _covtype.FILE_NAME, COV_TINY[1:] + [cov_line(1)])
+    path = write_cov(other / _covtype.FILE_NAME, COV_TINY[1:] + [cov_line(1)])
+    pin_sha256(monkeypatch, _covtype, path)
     assert load_covtype(data_home=other).target.tolist() == [1, 3, 1]
     assert offline == []
 
 
 def test_covtype_data_home_file_must_be_full(tmp_path, offline):
     path = write_cov(tmp_path / _covtype.FILE_NAME)
-    with pytest.raises(ValueError, match="581,012") as error:
+    with pytest.raises(ValueError, match="sha256") as error:
         load_covtype(data_home=tmp_path)
     assert str(path) in str(error.value) and "Delete it" in str(error.value)
     assert offline == []
@@ -451,7 +445,7 @@ def test_covtype_offline(tmp_path, offline):
 def test_covtype_download(tmp_path, monkeypatch):
     content = write_cov(tmp_path / "served.gz").read_bytes()
     calls = serve_urls(monkeypatch, {_covtype.URL: content})
-    monkeypatch.setattr(_covtype, "N_ROWS", len(COV_TINY))
+    monkeypatch.setattr(_covtype, "SHA256", hashlib.sha256(content).hexdigest())
     home = tmp_path / "home"
     assert load_covtype(data_home=home).target.tolist() == [2, 1, 3]
     assert [p.name for p in home.iterdir()] == [_covtype.FILE_NAME]
@@ -570,7 +564,7 @@ def test_sensit_rejects_other_files(tmp_path):
     for compress in ("bz2", "gzip"):
         train, test = write_sensit(tmp_path / compress, compress=compress)
         train.write_bytes(train.read_bytes()[:-9])
-        with pytest.raises(ValueError, match="combined.bz2 is not a SensIT"):
+        with pytest.raises(ValueError, match="combined.bz2 is not a complete"):
             load_sensit((train, test))
     with pytest.raises(ValueError, match="is a file"):
         load_sensit(tmp_path / "train.txt")

@@ -152,7 +152,7 @@ def test_training_draws_a_fresh_memory_per_minibatch(blobs):
     seen = []
 
     class Recorder(torch.nn.Module):
-        def forward(self, x, memory, memory_labels):
+        def forward(self, x, memory, memory_labels, generator=None):
             seen.append(memory.clone())
             labels_seen.append(memory_labels)
             return {}

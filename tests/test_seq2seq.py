@@ -318,5 +318,5 @@ def test_invalid_device_string(blobs):
 def test_diverging_training_stops_with_a_clear_error(blobs):
     X, y = blobs
     clf = V2VSClassifier(**{**FAST, "learning_rate": 1e30, "batch_norm": False})
-    with pytest.raises(ValueError, match="training diverged. Lower learning_rate"):
+    with pytest.raises(ValueError, match="Training diverged.*Lower learning_rate"):
         clf.fit(X, y)

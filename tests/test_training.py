@@ -105,7 +105,7 @@ def test_non_finite_loss_raises():
     def objective(idx):
         return module(torch.ones(len(idx), 1)).sum() * np.nan, {}
 
-    with pytest.raises(ValueError, match="became nan in epoch 1"):
+    with pytest.raises(ValueError, match="loss became nan in epoch 1"):
         train_module(
             module,
             objective,

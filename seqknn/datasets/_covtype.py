@@ -1,22 +1,23 @@
 """The UCI Forest Covertype data, the paper's COV."""
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
-from ._csv import read_csv_bytes
-from ._home import download, get_data_home
+from ._csv import CsvFormat
+from ._home import fetch
 
 FILE_NAME = "covtype.data.gz"
 URL = (
     "https://archive.ics.uci.edu/ml/machine-learning-databases/covtype/covtype.data.gz"
 )
-# No checksum of the UCI file is published: a download (and the file in the
-# data folder) is checked by its number of rows instead.
-N_ROWS = 581_012
+# UCI publishes no checksum; this is the sha256 that scikit-learn's
+# fetch_covtype pins for its copy of the same file (figshare 5976039).
+SHA256 = "614360d0257557dd1792834a85a1cdebfadc3c4f30b011d56afee7ffb5b15771"
+# Bytes of covtype.data, decompressed (581,012 lines).
+SIZE = 75_169_317
 
 # The names of scikit-learn's fetch_covtype, from covtype.info; the class
 # (Cover_Type, 1 to 7) is the 55th field.
@@ -69,17 +70,18 @@ def load_covtype(
     The file ``covtype.data.gz`` (11 MB) does not ship with seqknn. It is
     read from ``path`` when given, else from the data folder of
     :func:`get_data_home`, where it is downloaded from the UCI Machine
-    Learning Repository the first time. No checksum of that file is
-    published: the file of the data folder (downloaded or not) is checked to
-    have the 581,012 rows of 55 fields of the full data instead, and a
-    download that does not is not kept.
+    Learning Repository the first time. The file of the data folder
+    (downloaded or not) must have the sha256 of the full data (the one
+    :func:`sklearn.datasets.fetch_covtype` pins), and a download that does
+    not is not kept.
 
     Parameters
     ----------
     path : str or path-like, default=None
         A file in the format of ``covtype.data``: 55 comma-separated integers
         per line (54 features and the class, 1 to 7), gzip-compressed or
-        plain text, of any number of rows. None uses the data folder.
+        plain text, of any number of rows (of at most the size of the full
+        data, decompressed). None uses the data folder.
     %(data_home)s
     %(return_X_y)s
 
@@ -104,10 +106,12 @@ def load_covtype(
         is False, or ``path`` does not exist.
     OSError
         When the download fails (for example without network access) or the
-        downloaded file is not the full data (581,012 rows of 55 fields).
+        downloaded file does not have the expected sha256.
     ValueError
-        When a line does not have 55 fields or has a class other than 1 to
-        7, or the file of the data folder does not have 581,012 rows.
+        When the file of the data folder does not have the expected sha256,
+        or a file is not ASCII text, is larger than the full data, or has a
+        line that does not have 55 integers or has a class other than 1 to 7
+        (the error names the line).
 
     Warnings
     --------
@@ -154,9 +158,15 @@ def load_covtype(
     >>> tmp.cleanup()
     """
     if path is None:
-        data, target = _load_from_data_home(data_home, download_if_missing)
-    else:
-        data, target = _parse(Path(path))
+        path = fetch(
+            FILE_NAME,
+            URL,
+            SHA256,
+            data_home=data_home,
+            download_if_missing=download_if_missing,
+            loader="load_covtype",
+        )
+    data, target = _parse(Path(path))
     feature_names = list(FEATURE_NAMES)
     return dataset(
         data,
@@ -171,50 +181,14 @@ def load_covtype(
     )
 
 
-def _load_from_data_home(data_home, download_if_missing):
-    """The kept rows of the file of the data folder, downloaded if missing."""
-    home = Path(get_data_home(data_home))
-    path = home / FILE_NAME
-    if path.exists():
-        try:
-            return _parse(path, n_rows=N_ROWS)
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc} Delete it to download it again, or pass a part of the "
-                "data as path= (see the warning of load_covtype)."
-            ) from exc
-    if not download_if_missing:
-        raise FileNotFoundError(
-            f"{FILE_NAME} is not in the seqknn data folder {home}. Download it "
-            f"from {URL} and put it in that folder, pass its location as "
-            "path=, or call load_covtype with download_if_missing=True."
-        )
-    return download(URL, path, lambda partial: _parse(partial, n_rows=N_ROWS))
-
-
-def _parse(path, n_rows=None):
-    """Features and targets of the kept rows of a covtype file.
-
-    With ``n_rows``, the file must have that many rows.
-    """
-    raw = read_csv_bytes(
-        path, len(FEATURE_NAMES) + 1, "covtype.data", "54 features and the class"
+def _parse(path):
+    """Features and targets of the kept rows of a covtype file."""
+    csv = CsvFormat(
+        "covtype.data", len(FEATURE_NAMES) + 1, "54 features and the class", SIZE
     )
     # numpy's C parser: about 0.6 s for the full file.
-    values = np.loadtxt(
-        io.BytesIO(raw),
-        delimiter=",",
-        dtype=np.int64,
-        comments=None,
-        encoding="ascii",
-        ndmin=2,
-    )
-    if n_rows is not None and len(values) != n_rows:
-        raise ValueError(
-            f"{path} has {len(values):,} rows, expected the {n_rows:,} of the full "
-            f"{FILE_NAME}."
-        )
-    classes = values[:, -1]
+    values = csv.columns(csv.read(path), path, kind="int")
+    classes = values[:, -1].astype(np.int64)
     unknown = np.setdiff1d(classes, CLASSES)
     if unknown.size:
         raise ValueError(
@@ -222,4 +196,4 @@ def _parse(path, n_rows=None):
             f"{unknown.tolist()}."
         )
     keep = np.isin(classes, KEPT)
-    return values[keep, :-1].astype(np.float64), classes[keep]
+    return values[keep, :-1], classes[keep]

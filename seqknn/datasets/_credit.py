@@ -1,15 +1,24 @@
 """The default-of-credit-card-clients data set, shipped with the package."""
 
-import csv
-import gzip
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
+from ._csv import CsvFormat
+from ._home import check_sha256
 
 _FILE = "UCI_Credit_Card.csv.gz"
+# No checksum of this re-saved CSV form of the UCI data is published: this is
+# the sha256 of the file that ships with seqknn, so that an edited or corrupt
+# copy is not read.
+SHA256 = "2feec385569de8f5a7a850012a2db36793e0afbe81ef3512c676c01e202663e9"
+# Bytes of the file, decompressed: a header and 30,000 lines of 25 fields.
+SIZE = 2_892_994
+N_ROWS = 30_000
+_ID = "ID"
 _TARGET = "default.payment.next.month"
 
 
@@ -43,6 +52,12 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
     (data, target) : tuple
         When ``return_X_y=True``.
 
+    Raises
+    ------
+    ValueError
+        When the shipped file was edited or is corrupt: its sha256 is not the
+        expected one.
+
     Examples
     --------
     >>> from seqknn.datasets import load_credit_default
@@ -50,14 +65,8 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
     >>> X.shape, y.mean().round(4)
     ((30000, 23), np.float64(0.2212))
     """
-    path = resources.files("seqknn.datasets") / "data" / _FILE
-    with path.open("rb") as raw, gzip.open(raw, "rt", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        values = np.array(list(reader), dtype=np.float64)
-    # Column 0 is the row id ID; the last column is the target.
-    feature_names = header[1:-1]
-    data, target = values[:, 1:-1], values[:, -1].astype(np.int64)
+    with _shipped_file() as path:
+        data, target, feature_names = _parse(Path(path))
     return dataset(
         data,
         target,
@@ -69,3 +78,40 @@ def load_credit_default(*, return_X_y=False, as_frame=False):
         as_frame=as_frame,
         target_column=_TARGET,
     )
+
+
+def _shipped_file():
+    """A context manager giving the path of the shipped file."""
+    return resources.as_file(resources.files("seqknn.datasets") / "data" / _FILE)
+
+
+def _parse(path):
+    """Features, targets and feature names of the shipped file, checked."""
+    try:
+        check_sha256(path, SHA256)
+    except ValueError as exc:
+        raise ValueError(
+            f"{path} is not the {_FILE} that ships with seqknn: {exc}. Reinstall "
+            "seqknn."
+        ) from exc
+    csv = CsvFormat(
+        "UCI_Credit_Card.csv", 25, "ID, 23 features and the target", SIZE, header=True
+    )
+    raw = csv.read(path)
+    header = raw.split(b"\n", 1)[0].decode("ascii").split(",")
+    header = [name.strip().strip('"') for name in header]
+    # Column 0 is the row id ID; the last column is the target.
+    if header[0] != _ID or header[-1] != _TARGET:
+        raise ValueError(
+            f"{path} is not in the format of UCI_Credit_Card.csv: its header "
+            f"starts with {header[0]!r} and ends with {header[-1]!r}, expected "
+            f"{_ID!r} and {_TARGET!r}."
+        )
+    values = csv.columns(raw, path)
+    if len(values) != N_ROWS:
+        raise ValueError(f"{path} has {len(values):,} rows, expected {N_ROWS:,}.")
+    target = values[:, -1]
+    unknown = np.setdiff1d(target, [0, 1])
+    if unknown.size:
+        raise ValueError(f"{path} has targets other than 0 and 1: {unknown.tolist()}.")
+    return values[:, 1:-1], target.astype(np.int64), header[1:-1]

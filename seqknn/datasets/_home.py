@@ -1,5 +1,6 @@
 """The folder where downloaded data sets are kept, and the download into it."""
 
+import hashlib
 import http.client
 import logging
 import os
@@ -85,3 +86,42 @@ def download(url, path, parse, timeout=60):
         # Left over only when the download failed.
         Path(partial).unlink(missing_ok=True)
     return parsed
+
+
+def check_sha256(path, sha256):
+    """Raise a ValueError when the sha256 of the file ``path`` is not ``sha256``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        raise ValueError(f"its sha256 is {digest.hexdigest()}, expected {sha256}")
+
+
+def fetch(file_name, url, sha256, *, data_home, download_if_missing, loader):
+    """The path of ``file_name`` in the data folder, downloaded there if missing.
+
+    The file, downloaded or already there, must have the sha256 ``sha256``:
+    an edited or corrupt file is not read. ``loader`` is the name of the
+    calling loader, for the error messages.
+    """
+    home = Path(get_data_home(data_home))
+    path = home / file_name
+    if path.exists():
+        try:
+            check_sha256(path, sha256)
+        except ValueError as exc:
+            raise ValueError(
+                f"{path} is not the {file_name} of {url}: {exc}. Delete it so "
+                f"that {loader} downloads it again, or pass it as path= to read "
+                "it without this check."
+            ) from exc
+        return path
+    if not download_if_missing:
+        raise FileNotFoundError(
+            f"{file_name} is not in the seqknn data folder {home}. Download it "
+            f"from {url} and put it in that folder, pass its location as "
+            f"path=, or call {loader} with download_if_missing=True."
+        )
+    download(url, path, lambda partial: check_sha256(partial, sha256))
+    return path

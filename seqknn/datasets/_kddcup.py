@@ -1,19 +1,19 @@
 """The KDD Cup 1999 network intrusion data (10% subset), the paper's NI."""
 
-import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
-from ._csv import read_csv_bytes
-from ._home import download, get_data_home
+from ._csv import CsvFormat
+from ._home import fetch
 
 FILE_NAME = "kddcup.data_10_percent.gz"
 URL = "http://kdd.ics.uci.edu/databases/kddcup99/kddcup.data_10_percent.gz"
 SHA256 = "8045aca0d84e70e622d1148d7df782496f6333bf6eb979a1b0837c42a9fd9561"
+# Bytes of kddcup.data_10_percent, decompressed (494,021 lines).
+SIZE = 74_889_749
 
 # The 41 features of kddcup.names, in file order; the label is the 42nd field.
 COLUMNS = [
@@ -116,15 +116,16 @@ def load_kddcup99(
     The file ``kddcup.data_10_percent.gz`` (2.1 MB) does not ship with seqknn.
     It is read from ``path`` when given, else from the data folder of
     :func:`get_data_home`, where it is downloaded from the UCI KDD archive
-    the first time (its sha256 is verified).
+    the first time. The file of the data folder (downloaded or not) must
+    have the sha256 of that file, and a download that does not is not kept.
 
     Parameters
     ----------
     path : str or path-like, default=None
         A file in the format of ``kddcup.data_10_percent``: 42 comma-separated
         fields per line (41 features and the label, with or without its
-        trailing ``.``), gzip-compressed or plain text. None uses the data
-        folder.
+        trailing ``.``), gzip-compressed or plain text, of at most the size
+        of the full file, decompressed. None uses the data folder.
     %(data_home)s
     %(return_X_y)s
 
@@ -151,7 +152,10 @@ def load_kddcup99(
         When the download fails (for example without network access) or the
         downloaded file does not have the expected sha256.
     ValueError
-        When a line does not have 42 fields or has an unknown label.
+        When the file of the data folder does not have the expected sha256,
+        or a file is not ASCII text, is larger than the full file, or has a
+        line that does not have 42 fields, has a numeric feature that is not
+        a finite number or has an unknown label (the error names the line).
 
     Notes
     -----
@@ -189,7 +193,14 @@ def load_kddcup99(
     >>> tmp.cleanup()
     """
     if path is None:
-        path = _find_or_download(data_home, download_if_missing)
+        path = fetch(
+            FILE_NAME,
+            URL,
+            SHA256,
+            data_home=data_home,
+            download_if_missing=download_if_missing,
+            loader="load_kddcup99",
+        )
     data, target, feature_names = _parse(Path(path))
     return dataset(
         data,
@@ -203,47 +214,15 @@ def load_kddcup99(
     )
 
 
-def _find_or_download(data_home, download_if_missing):
-    """The path of the file in the data folder, downloaded there if missing."""
-    home = Path(get_data_home(data_home))
-    path = home / FILE_NAME
-    if path.exists():
-        return path
-    if not download_if_missing:
-        raise FileNotFoundError(
-            f"{FILE_NAME} is not in the seqknn data folder {home}. Download it "
-            f"from {URL} and put it in that folder, pass its location as "
-            "path=, or call load_kddcup99 with download_if_missing=True."
-        )
-    download(URL, path, lambda partial: _check_sha256(partial, SHA256))
-    return path
-
-
-def _check_sha256(path, sha256):
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != sha256:
-        raise ValueError(f"its sha256 is {digest}, expected {sha256}")
-
-
 def _parse(path):
     """Features, targets and feature names of the kept rows of a KDD file."""
-    raw = read_csv_bytes(
-        path,
-        len(COLUMNS) + 1,
-        "kddcup.data_10_percent",
-        "41 features and the label",
+    csv = CsvFormat(
+        "kddcup.data_10_percent", len(COLUMNS) + 1, "41 features and the label", SIZE
     )
+    raw = csv.read(path)
     # numpy's C parser, twice: about 5 times faster than splitting the lines
     # in Python.
-    strings = np.loadtxt(
-        io.BytesIO(raw),
-        delimiter=",",
-        usecols=[*CATEGORICAL, len(COLUMNS)],
-        dtype=str,
-        comments=None,
-        encoding="ascii",
-        ndmin=2,
-    )
+    strings = csv.columns(raw, path, [*CATEGORICAL, len(COLUMNS)], kind="str")
     raw_labels, label_codes = np.unique(
         np.char.rstrip(strings[:, -1], ". "), return_inverse=True
     )
@@ -256,15 +235,7 @@ def _parse(path):
     target = categories[label_codes.ravel()]
     keep = np.isin(target, KEPT)
     target = target[keep]
-    numeric = np.loadtxt(
-        io.BytesIO(raw),
-        delimiter=",",
-        usecols=NUMERIC,
-        dtype=np.float64,
-        comments=None,
-        encoding="ascii",
-        ndmin=2,
-    )[keep]
+    numeric = csv.columns(raw, path, NUMERIC)[keep]
 
     # The one-hot columns take the place of their categorical feature.
     one_hot, feature_names = {}, []

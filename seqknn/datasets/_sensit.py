@@ -1,8 +1,8 @@
 """The SensIT Vehicle (combined) data of the LIBSVM collection."""
 
-import bz2
-import gzip
-import zlib
+import io
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +10,7 @@ from sklearn.datasets import load_svmlight_file
 
 from .._docstrings import fill_doc
 from ._bunch import dataset
+from ._csv import read_data
 from ._home import download, get_data_home
 
 BASE_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/vehicle/"
@@ -22,6 +23,11 @@ FILE_NAMES = {
 # in the data folder) is checked by its number of rows instead.
 N_ROWS = (78_823, 19_705)
 N_FEATURES = 100
+# No published size either: reading stops past 4 KiB a line of the training
+# file (100 index:value pairs of up to 40 characters), a bound on the data.
+SIZE = N_ROWS[0] * 4096
+FILE_FORMAT = "LIBSVM (SensIT Vehicle)"
+_PAIR = re.compile(rb"([0-9]+):(\S+)")
 CLASSES = (1, 2, 3)
 
 
@@ -67,7 +73,8 @@ def load_sensit(
         ``(train, test)`` pair of files. The files are in LIBSVM format (a
         label 1, 2 or 3 and ``index:value`` pairs with indices 1 to 100 per
         line), bzip2- or gzip-compressed or plain text, of any number of
-        rows. None uses the data folder.
+        rows (of at most 4 KiB a row of the training file, 323 MB,
+        decompressed). None uses the data folder.
     %(data_home)s
     %(return_X_y)s
     scaled : bool, default=False
@@ -98,9 +105,12 @@ def load_sensit(
         When a download fails (for example without network access) or a
         downloaded file does not have the expected number of rows.
     ValueError
-        When a file is not in LIBSVM format, has a feature index above 100
-        or a label other than 1, 2 and 3, or a file of the data folder does
-        not have the expected number of rows.
+        When a file is not ASCII text in LIBSVM format (a line with another
+        field, such as ``qid:``, or a value that is not a finite number,
+        such as ``nan``, is an error that names the line), is larger than
+        the bound on the data, has a feature index above 100 or a label
+        other than 1, 2 and 3, or a file of the data folder does not have
+        the expected number of rows.
 
     Notes
     -----
@@ -215,33 +225,24 @@ def _load_from_data_home(data_home, download_if_missing, scaled):
     return parts
 
 
-def _open(path):
-    """``path`` opened for reading in binary mode, decompressed if it is."""
-    with open(path, "rb") as f:
-        magic = f.read(3)
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    if magic == b"BZh":
-        return bz2.open(path, "rb")
-    return open(path, "rb")
-
-
 def _parse(path, n_rows=None):
     """Dense features and int labels of a LIBSVM file.
 
     With ``n_rows``, the file must have that many rows.
     """
-    with _open(path) as f:
-        try:
-            X, y = load_svmlight_file(
-                f, n_features=N_FEATURES, dtype=np.float64, zero_based=False
-            )
-        except (ValueError, EOFError, OSError, zlib.error) as exc:
-            # EOFError, OSError, zlib.error: a truncated or corrupt compressed file.
-            raise ValueError(
-                f"{path} is not a SensIT Vehicle file in LIBSVM format "
-                f"(labels 1, 2, 3 and feature indices 1 to {N_FEATURES}): {exc}"
-            ) from exc
+    raw = read_data(path, SIZE, FILE_FORMAT)
+    # load_svmlight_file takes qid: fields and nan and inf values: refused,
+    # with the line found in Python, only for a file in error.
+    if b"qid:" in raw:
+        raise _not_libsvm(path, raw, "it has qid: fields")
+    try:
+        X, y = load_svmlight_file(
+            io.BytesIO(raw), n_features=N_FEATURES, dtype=np.float64, zero_based=False
+        )
+    except ValueError as exc:
+        raise _not_libsvm(path, raw, exc) from exc
+    if not (np.isfinite(X.data).all() and np.isfinite(y).all()):
+        raise _not_libsvm(path, raw, "it has values that are not finite numbers")
     if n_rows is not None and len(y) != n_rows:
         raise ValueError(f"{path} has {len(y):,} rows, expected {n_rows:,}.")
     unknown = np.setdiff1d(y, CLASSES)
@@ -251,3 +252,45 @@ def _parse(path, n_rows=None):
             f"[{', '.join(f'{label:g}' for label in unknown)}]."
         )
     return X.toarray(), y.astype(np.int64)
+
+
+def _not_libsvm(path, raw, error):
+    """The ValueError of a file not in LIBSVM format, naming the line if found."""
+    found = _first_bad_line(raw)
+    where = f": line {found[0]}, {found[1]}" if found else f": {error}"
+    return ValueError(
+        f"{path} is not a SensIT Vehicle file in LIBSVM format (labels 1, 2, 3 "
+        f"and feature indices 1 to {N_FEATURES}){where}"
+    )
+
+
+def _first_bad_line(raw):
+    """``(line number, what is wrong)`` of the first line not in LIBSVM format.
+
+    None when no line is found wrong.
+    """
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        # Blank lines and comments (after #) are skipped, as
+        # load_svmlight_file skips them.
+        fields = line.split(b"#", 1)[0].split()
+        previous = 0
+        for i, field in enumerate(fields):
+            text = field
+            if i > 0:
+                match = _PAIR.fullmatch(field)
+                if match is None:
+                    return number, f"{field.decode()!r} is not an index:value pair"
+                index, text = int(match[1]), match[2]
+                if not previous < index <= N_FEATURES:
+                    return number, (
+                        f"feature index {index} is not in increasing order from 1 "
+                        f"to {N_FEATURES}"
+                    )
+                previous = index
+            try:
+                value = float(text)
+            except ValueError:
+                return number, f"{text.decode()!r} is not a number"
+            if not math.isfinite(value):
+                return number, f"{text.decode()!r} is not a finite number"
+    return None

@@ -4,8 +4,10 @@ import argparse
 import csv
 import os
 import platform
+import secrets
 import shlex
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
+from .._training import resolve_device
 from . import _protocol
 from ._models import BATCH_SIZE, KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS
 from ._report import bar_figure, markdown_table, summary, tsne_figure
@@ -75,19 +78,26 @@ EXPERIMENTS = {
 FIELDS = ["dataset", "seed", "model", "classifier", "targets", "sampler", "params"]
 FIELDS += ["val_f1_macro", "f1_macro", "f1_weighted", "neighbors_s", "training_s"]
 FIELDS += ["fit_s", "predict_s", "resample_s", "epochs", "n_train", "n_test"]
+# numpy's RandomState, which every random_state reaches, takes seeds below 2**32.
+MAX_SEED = 2**32 - 1
+# XGBoost's nthread is a C int.
+MAX_JOBS = 2**31 - 1
 
 
-def _count(minimum):
+def _count(minimum, maximum=None):
     def parse(text):
         value = int(text)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
 
 
 def _parser():
+    """The parser, and the parser of each experiment (for its own errors)."""
     common = argparse.ArgumentParser(add_help=False)
     data = common.add_argument_group("data")
     data.add_argument(
@@ -110,7 +120,10 @@ def _parser():
     )
     run = common.add_argument_group("protocol")
     run.add_argument(
-        "--seed", type=_count(0), default=0, help="first seed (default: 0)"
+        "--seed",
+        type=_count(0, MAX_SEED),
+        default=0,
+        help=f"first seed, 0 to {MAX_SEED} (default: 0)",
     )
     run.add_argument(
         "--seeds",
@@ -130,7 +143,10 @@ def _parser():
     )
     run.add_argument("--device", default="auto", help="of the networks")
     run.add_argument(
-        "--n-jobs", type=_count(1), default=1, help="of RF, XGBoost and LightGBM"
+        "--n-jobs",
+        type=_count(1, MAX_JOBS),
+        default=1,
+        help="of RF, XGBoost and LightGBM",
     )
     out = common.add_argument_group("output")
     out.add_argument(
@@ -173,7 +189,7 @@ def _parser():
         choices=[m for m in MODELS if MODELS[m].benchmark],
         help="trained on the resampled data (default: kNN FFN RF XGBoost)",
     )
-    return parser
+    return parser, commands.choices
 
 
 def _defaults(args):
@@ -211,6 +227,88 @@ def _defaults(args):
     if args.out is None:
         args.out = Path("seqknn-results") / args.experiment
     return args
+
+
+def _output_error(out):
+    """Why ``out`` cannot be the output folder, or None; ``out`` is left as it was.
+
+    The folder is created and a file written in it, the only sure test (a
+    permission check is wrong for root, and on some file systems); then both
+    are removed again, so that a later error leaves nothing behind.
+    """
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
+    except FileExistsError:
+        return f"{out} exists and is not a folder"
+    except OSError as exc:
+        return f"cannot write to the folder {out}: {exc.strerror or exc}"
+    finally:
+        for folder in missing:  # the deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def _check(args, error):
+    """Every argument the parser cannot check alone, before any file is touched.
+
+    ``error`` is the parser's: usage and a one-line message, exit status 2.
+    """
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        error(f"argument --device: {exc}")
+    if args.seeds[-1] > MAX_SEED:
+        error(
+            f"argument --seeds: the last seed, {args.seeds[-1]}, is over {MAX_SEED}, "
+            "the largest seed numpy takes: use a smaller --seed or fewer --seeds"
+        )
+    reason = _output_error(args.out)
+    if reason is not None:
+        error(f"argument --out: {reason}")
+
+
+class _Outputs:
+    """The output files, written under temporary names and renamed when all are.
+
+    A failed run, whenever it fails, leaves the files a user already has as
+    they were: only :meth:`commit` replaces them (``os.replace``, atomic). The
+    temporary files are in the output folder itself, on the same file system.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.staged = {}
+
+    def stage(self, name):
+        """The temporary path of the output file ``name``."""
+        stem, suffix = os.path.splitext(name)
+        path = self.folder / f"{stem}.partial-{secrets.token_hex(4)}{suffix}"
+        # Not mkstemp: its 0600 mode would outlive the rename.
+        path.touch(exist_ok=False)
+        self.staged[name] = path
+        return path
+
+    def commit(self):
+        """Replace every output file by its new version."""
+        for name in list(self.staged):
+            os.replace(self.staged.pop(name), self.folder / name)
+
+    def discard(self, keep=()):
+        """Remove the temporary files but those named in ``keep``; return those."""
+        kept = []
+        for name, path in self.staged.items():
+            if name in keep:
+                kept.append(path)
+            else:
+                path.unlink(missing_ok=True)
+        self.staged = {}
+        return kept
 
 
 def versions(device="auto"):
@@ -298,15 +396,36 @@ def _load(args):
 def main(argv=None):
     """Run an experiment of the paper; see ``python -m seqknn.experiments -h``."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _defaults(_parser().parse_args(argv))
+    parser, commands = _parser()
+    args = _defaults(parser.parse_args(argv))
+    _check(args, commands[args.experiment].error)
+    data = _load(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    outputs, rows = _Outputs(args.out), []
+    try:
+        _run(args, argv, data, outputs, rows)
+        outputs.commit()
+    except BaseException:
+        # The rows that finished are worth keeping, not under the old name.
+        for path in outputs.discard(keep=["results.csv"] if rows else []):
+            print(
+                f"The run failed: its finished rows are in {path}; the files "
+                f"already in {args.out}/ are as they were.",
+                file=sys.stderr,
+            )
+        raise
+    print(f"\nWritten to {args.out}/", file=sys.stderr)
+    return 0
+
+
+def _run(args, argv, data, outputs, rows):
+    """Run the experiment into ``rows``; stage results, summary and figures."""
     experiment = EXPERIMENTS[args.experiment]
     benchmarks = experiment.benchmarks(args) if experiment.benchmarks else None
     command = "python -m seqknn.experiments " + shlex.join(argv)
-    data = _load(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    rows, snapshots = [], {}
+    snapshots = {}
     with (
-        open(args.out / "results.csv", "w", newline="") as file,
+        open(outputs.stage("results.csv"), "w", newline="") as file,
         tqdm(
             total=_protocol.n_fits(args.experiment, args),
             unit="fit",
@@ -338,12 +457,10 @@ def main(argv=None):
     ]
     if not args.no_figures:
         title = f"{args.experiment}: test macro-F1"
-        bar_figure(rows, experiment.keys, args.out / f"{name}.png", title)
+        bar_figure(rows, experiment.keys, outputs.stage(f"{name}.png"), title)
         lines += ["", f"![{experiment.table}]({name}.png)"]
         if any(set(s) - {"train", "none"} for s in snapshots.values()):
-            tsne_figure(snapshots, args.out / "tsne.png", args.seeds[0])
+            tsne_figure(snapshots, outputs.stage("tsne.png"), args.seeds[0])
             lines += ["", "![t-SNE of the synthetic samples](tsne.png)"]
-    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
+    outputs.stage("summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"\nWritten to {args.out}/", file=sys.stderr)
-    return 0
