@@ -58,12 +58,17 @@ X_train_dask = da.from_array(X_train, chunks=(1000, -1))
 # --------------------------
 # ``DaskNeighbors`` searches a dask array lazily: each task reads only the rows
 # it needs. With ``method="out_of_core"`` (the paper's Algorithm 1) every block
-# of ``block_size`` clients is compared with ``n_batches`` x ``batch_size`` (here
-# 10 x 64 = 640) random training clients instead of all 4,000. The features are
-# standardised first, lazily too, as the classifiers do before their search.
+# of ``block_size`` clients is compared with ``n_batches`` x
+# ``samples_per_batch`` (here 10 x 64 = 640) random training clients instead
+# of all 4,000. The features are standardised first, lazily too, as the
+# classifiers do before their search.
 X_std = (X_train_dask - X_train_dask.mean(axis=0)) / X_train_dask.std(axis=0)
 search = DaskNeighbors(
-    method="out_of_core", block_size=1000, n_batches=10, batch_size=64, random_state=0
+    method="out_of_core",
+    block_size=1000,
+    n_batches=10,
+    samples_per_batch=64,
+    random_state=0,
 )
 with get_task_stream(client) as stream:
     distances, indices = search.fit(X_std).kneighbors(X_std, 6)
@@ -80,7 +85,7 @@ print(f"{len(stream.data)} tasks ran on {len(workers)} workers")
 # dask array itself.
 clf = V2VSLSClassifier(
     neighbors=DaskNeighbors(
-        method="out_of_core", block_size=1000, n_batches=10, batch_size=64
+        method="out_of_core", block_size=1000, n_batches=10, samples_per_batch=64
     ),
     max_epochs=5,
     random_state=0,

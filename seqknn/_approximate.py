@@ -7,13 +7,11 @@ on first use so that the core install stays light.
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._data import chunk_rows
-from ._neighbors import _check_rows
+from ._neighbors import _BaseNeighbors
 from ._optional import import_optional
 
 # Below this many fitted samples "auto" searches exactly: an exact search of
@@ -47,7 +45,7 @@ def _row_blocks(X, block_rows):
         yield start, block
 
 
-class FaissNeighbors(BaseEstimator):
+class FaissNeighbors(_BaseNeighbors):
     """Approximate nearest neighbours with a faiss index, exact for small data.
 
     Pass it as ``neighbors=FaissNeighbors()`` to any seqknn classifier or
@@ -169,9 +167,8 @@ class FaissNeighbors(BaseEstimator):
         -------
         self : FaissNeighbors
         """
-        self._validate_params()
+        X = self._fit_rows(X)
         faiss = _faiss()
-        X = _check_rows(X)
         n_samples, n_features = X.shape
         index_type = self.index
         if index_type == "auto":
@@ -210,8 +207,6 @@ class FaissNeighbors(BaseEstimator):
         self.index_ = index
         self.index_type_ = index_type
         self.nlist_ = nlist
-        self.n_samples_fit_ = n_samples
-        self.n_features_in_ = n_features
         return self
 
     def kneighbors(self, X, n_neighbors, return_distance=True):
@@ -233,26 +228,9 @@ class FaissNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors), dtype int64
             Indices into the fitted data.
         """
-        check_is_fitted(self)
+        X = self._validate_queries(X)
+        n_neighbors = self._check_n_neighbors(n_neighbors)
         faiss = _faiss()
-        X = _check_rows(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but FaissNeighbors was fitted with "
-                f"{self.n_features_in_}. Pass queries with the fitted features."
-            )
-        if not (isinstance(n_neighbors, Integral) and n_neighbors >= 1):
-            raise ValueError(
-                f"n_neighbors must be a positive integer, got {n_neighbors!r}."
-            )
-        if n_neighbors > self.n_samples_fit_:
-            raise ValueError(
-                f"n_neighbors={n_neighbors} exceeds the {self.n_samples_fit_} "
-                "fitted samples; the seqknn classifiers ask for their "
-                "n_neighbors + 1 to leave the sample itself out. Lower "
-                "n_neighbors or fit on more samples."
-            )
-        n_neighbors = int(n_neighbors)
 
         if self.index_type_ == "ivf":
             # Passed per search rather than set on the index, so that

@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._compat import check_sample_weight
 from ._data import (
     ScaledRows,
     check_lazy_X,
@@ -47,8 +48,10 @@ from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import ExactNeighbors, training_neighbors
 from ._random import build_module, make_generators
 from ._training import (
+    make_optimizer,
     resolve_batch_size,
     resolve_device,
+    to_cpu,
     train_module,
 )
 
@@ -105,6 +108,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -124,6 +129,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -139,6 +146,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -167,7 +176,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return tags
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to reproduce each sample's K nearest neighbours.
 
         Parameters
@@ -180,6 +189,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             :class:`~seqknn.OutOfCoreNeighbors`.
         y : array-like of shape (n_samples,)
             Class labels, of any type ``np.unique`` can sort.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; each weighs every loss term of
+            its sample (neighbour labels, ground truth, neighbour vectors),
+            validation terms included. Multiplied by ``class_weight``. Weights
+            do not change which samples are neighbours: a sample of weight 0
+            is still a neighbour target of others.
 
         Returns
         -------
@@ -187,32 +202,150 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         self._validate_params()
-        # A fit that fails or is interrupted (KeyboardInterrupt included)
-        # leaves the estimator as it was: never new classes_ beside an old
-        # module_, never half the attributes of a first fit.
+        return self._transaction(self._fit, X, y, sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on a chunk of data, with neighbours found in the chunk.
+
+        The paper's out-of-core idea applied to chunks: each sample's
+        neighbour targets are its K nearest neighbours within the chunk, so
+        that a loop over chunks (or ``dask_ml.wrappers.Incremental``) trains
+        on data of any size. Every call updates the standardisation with the
+        chunk's statistics, runs one epoch without early stopping and keeps
+        the optimiser's state for the next call; memory networks draw their
+        prediction memory, and V2VS its voting samples, from the last chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data (more than ``n_neighbors`` samples).
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole data; required on the first call (a chunk
+            may lack some), ignored or checked afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+        if self.class_weight == "balanced":
+            raise ValueError(
+                'class_weight="balanced" is not supported by partial_fit: a chunk '
+                "does not know the class frequencies of the whole data. Pass a "
+                "dict of class weights computed on it instead."
+            )
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: a "
+                "chunk may not contain every class."
+            )
+        if not first and classes is not None:
+            if not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call "
+                    f"to partial_fit ({self.classes_!r})."
+                )
+        return self._transaction(self._partial_fit, X, y, classes, sample_weight)
+
+    def _transaction(self, step, *args):
+        """Run ``step(*args)``; if it fails, leave the estimator as it was.
+
+        A fit that fails or is interrupted (KeyboardInterrupt included) never
+        leaves new ``classes_`` beside an old ``module_``, nor half the
+        attributes of a first fit.
+        """
         before = dict(self.__dict__)
         try:
-            self._fit(X, y)
+            step(*args)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
         return self
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight):
         """Validate, standardise, find neighbour targets, train, commit.
 
         The learned attributes are assigned in :meth:`_commit` only; what
         training itself reads (``classes_``, the hooks' state) is set before
-        and undone by :meth:`fit` if a later step fails.
+        and undone by :meth:`_transaction` if a later step fails.
         """
-        X, self.classes_, y_encoded = self._validate_training_data(X, y)
-        device = resolve_device(self.device)
+        warm = self.warm_start and hasattr(self, "module_")
+        X, self.classes_, y_encoded = self._validate_training_data(
+            X, y, classes=self.classes_ if warm else None, reset=not warm
+        )
         rng = check_random_state(self.random_state)
-        cpu_generator, device_generator = make_generators(rng, device)
-
-        scaler, X_std = self._standardise(X)
+        # A warm start keeps the standardisation the network was trained with.
+        scaler, X_std = self._standardise(X, self.scaler_ if warm else None, warm)
         train_idx, val_idx = self._split(y_encoded, rng)
+        self._train_steps(
+            X_std,
+            y_encoded,
+            self._sample_weights(sample_weight, X, y_encoded, train_idx),
+            train_idx,
+            val_idx,
+            rng,
+            scaler=scaler,
+            module=self.module_ if warm else None,
+            max_epochs=self.max_epochs,
+            lr_schedule=self.lr_schedule,
+        )
+
+    def _partial_fit(self, X, y, classes, sample_weight):
+        first = not hasattr(self, "module_")
+        if first:
+            classes = np.unique(column_or_1d(classes))
+            _check_label_types(classes)
+        X, self.classes_, y_encoded = self._validate_training_data(
+            X, y, classes=classes if first else self.classes_, reset=first
+        )
+        if not hasattr(self, "_rng"):  # the random stream of all partial_fit calls
+            self._rng = check_random_state(self.random_state)
+        scaler, X_std = self._standardise(X, None if first else self.scaler_)
+        train_idx = np.arange(len(y_encoded))
+        self._train_steps(
+            X_std,
+            y_encoded,
+            self._sample_weights(sample_weight, X, y_encoded, train_idx),
+            train_idx,
+            None,
+            self._rng,
+            scaler=scaler,
+            module=None if first else self.module_,
+            max_epochs=1,
+            lr_schedule="constant",
+            optimizer_state=getattr(self, "_optimizer_state", None),
+        )
+
+    def _train_steps(
+        self,
+        X_std,
+        y_encoded,
+        weights,
+        train_idx,
+        val_idx,
+        rng,
+        *,
+        scaler,
+        module,
+        max_epochs,
+        lr_schedule,
+        optimizer_state=None,
+    ):
+        """Find the neighbour targets, train ``module`` (a new one if None), commit.
+
+        A given module is trained on a copy, which replaces ``module_`` only
+        when training succeeds; its history continues the fitted one.
+        """
+        device = resolve_device(self.device)
+        cpu_generator, device_generator = make_generators(rng, device)
         self._prepare_fit(X_std, y_encoded, train_idx, rng)
         started = time.perf_counter()
         neighbors = self._neighbor_targets(X_std, train_idx, rng)
@@ -224,37 +357,72 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             y_encoded=y_encoded,
             rows=device_rows(X_std, device),
             labels=torch.from_numpy(y_encoded.astype(np.int64)).to(device),
+            weights=None if weights is None else torch.from_numpy(weights).to(device),
             neighbors=None if neighbors is None else neighbors.to(device),
             train=torch.from_numpy(train_idx).to(device),
             val=None if val_idx is None else torch.from_numpy(val_idx).to(device),
             generator=device_generator,
         )
-        module = build_module(
-            partial(self._build_module, X.shape[1], len(self.classes_)),
-            cpu_generator,
-        ).to(device)
-        history, n_iter = self._train(module, data, cpu_generator)
+        if module is None:
+            history, n_iter = {}, 0
+            module = build_module(
+                partial(self._build_module, X_std.shape[1], len(self.classes_)),
+                cpu_generator,
+            )
+        else:
+            history, n_iter = self.history_, self.n_iter_
+            module = copy.deepcopy(module)
+        module = module.to(device)
+        optimizer = make_optimizer(module, self.learning_rate, self.weight_decay)
+        if optimizer_state is not None:
+            optimizer.load_state_dict(optimizer_state)
+        new_history, new_iter = self._train(
+            module, data, cpu_generator, optimizer, max_epochs, lr_schedule
+        )
         fit_times["training"] = time.perf_counter() - started
         self._finish_fit(X_std, y_encoded)
         self._commit(
             scaler=scaler,
             module=module,
-            history=history,
-            n_iter=n_iter,
+            history={
+                k: history.get(k, []) + new_history.get(k, [])
+                for k in {**history, **new_history}
+            },
+            n_iter=n_iter + new_iter,
             fit_times=fit_times,
         )
+        self._optimizer_state = to_cpu(optimizer.state_dict())
 
-    def _validate_training_data(self, X, y):
-        """Checked ``X``, the classes and the encoded ``y``, or a clear error."""
+    def _validate_training_data(self, X, y, classes=None, reset=True):
+        """Checked ``X``, the classes and the encoded ``y``, or a clear error.
+
+        With ``classes``, ``y`` may only hold labels among them; without
+        ``reset`` (a continued fit), ``X`` must have the fitted features.
+        """
         if is_lazy(X):
-            X, y = self._validate_lazy(X, y)
+            X, y = self._validate_lazy(X, y, reset)
         else:
             X, y = validate_data(
-                self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
+                self,
+                X,
+                y,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2,
+                reset=reset,
             )
         _check_label_types(y)
         check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes is None:
+            classes, y_encoded = np.unique(y, return_inverse=True)
+        else:
+            unknown = np.setdiff1d(y, classes)
+            if len(unknown):
+                raise ValueError(
+                    f"y has labels {unknown.tolist()} that are not among the "
+                    f"classes of the fitted model, {classes.tolist()}; refit "
+                    "from scratch (warm_start=False) to learn new classes."
+                )
+            y_encoded = np.searchsorted(classes, y)
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; y has "
@@ -274,12 +442,53 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return X, classes, y_encoded
 
-    def _standardise(self, X):
-        """The fitted scaler and the standardised float32 rows of ``X``."""
-        # Overflowing statistics are reported by check_scaler, not as warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaler = streaming_scaler(X) if is_lazy(X) else StandardScaler().fit(X)
-        check_scaler(scaler)
+    def _sample_weights(self, sample_weight, X, y_encoded, train_idx):
+        """Per-sample loss weights, normalised to mean 1 on ``train_idx``.
+
+        None when there are neither sample nor class weights, so that an
+        unweighted fit computes exactly the paper's unweighted means.
+        """
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_encoded, minlength=len(self.classes_))
+            per_class = len(y_encoded) / (len(self.classes_) * np.maximum(counts, 1))
+            weights = weights * per_class[y_encoded]
+        elif self.class_weight is not None:
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {sorted(map(repr, unknown))} that are "
+                    f"not classes of y ({self.classes_.tolist()})."
+                )
+            per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+            weights = weights * per_class[y_encoded]
+        mean = weights[train_idx].mean()
+        if not mean > 0:
+            raise ValueError(
+                "The sample and class weights of the training samples are all "
+                "zero: there is nothing to fit. Give some samples a positive weight."
+            )
+        return (weights / mean).astype(np.float32)
+
+    def _standardise(self, X, scaler=None, keep=False):
+        """The scaler and the standardised float32 rows of ``X``.
+
+        The scaler (a new one if None) is updated with ``X``'s statistics,
+        unless ``keep``: then it is used as it is.
+        """
+        if not keep:
+            scaler = StandardScaler() if scaler is None else copy.deepcopy(scaler)
+            # Overflowing statistics are reported by check_scaler, not warned.
+            with np.errstate(over="ignore", invalid="ignore"):
+                if is_lazy(X):
+                    streaming_scaler(X, scaler)
+                else:
+                    scaler.partial_fit(X)
+            check_scaler(scaler)
         if is_lazy(X):
             return scaler, ScaledRows(X, scaler)
         return scaler, standardised_float32(scaler, X)
@@ -293,7 +502,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         )
         return torch.from_numpy(neighbors)
 
-    def _train(self, module, data, generator):
+    def _train(self, module, data, generator, optimizer, max_epochs, lr_schedule):
         """Train ``module`` in place; return its history and number of epochs.
 
         ``generator`` (on the CPU) draws the minibatch order.
@@ -313,13 +522,15 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             score=score,
             monitor=self._monitor(),
             learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            lr_schedule=self.lr_schedule,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
             batch_size=resolve_batch_size(self.batch_size, len(data.train)),
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
             generator=generator,
+            # One epoch of partial_fit is not a convergence failure.
+            warn_max_epochs=max_epochs > 1,
             verbose=self.verbose,
             description=type(self).__name__,
         )
@@ -330,10 +541,13 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ``data`` holds the training data on the device: ``rows(indices)``
         gives standardised rows, ``labels`` the encoded labels, ``neighbors``
         the (n, K) neighbour indices (None for models without neighbour
-        targets), ``train`` the training split and ``generator`` the fit's
-        generator on the device.
+        targets), ``weights`` the normalised sample weights (or None),
+        ``train`` the training split and ``generator`` the fit's generator on
+        the device.
         """
         targets = {"labels": data.labels[indices]}
+        if data.weights is not None:
+            targets["weights"] = data.weights[indices]
         if data.neighbors is not None:
             # Only an (n, K) index array is kept; the neighbours' labels
             # and rows are gathered per minibatch.
@@ -357,11 +571,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = n_iter
         self.fit_times_ = fit_times
 
-    def _validate_lazy(self, X, y):
+    def _validate_lazy(self, X, y, reset=True):
         """Validate on-disk ``X`` without reading it (values are checked when read)."""
         check_lazy_X(X)
-        _check_feature_names(self, X, reset=True)
-        _check_n_features(self, X, reset=True)
+        _check_feature_names(self, X, reset=reset)
+        _check_n_features(self, X, reset=reset)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         if X.shape[0] < 2:

@@ -12,12 +12,10 @@ import math
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ._neighbors import block_kneighbors, candidate_blocks
+from ._neighbors import _BaseNeighbors, block_kneighbors, candidate_blocks
 from ._optional import import_optional
 
 
@@ -45,7 +43,7 @@ def _candidate_search(queries, points, n_neighbors, candidates, return_distance)
     return (distances if return_distance else None), candidates[chosen]
 
 
-class DaskNeighbors(BaseEstimator):
+class DaskNeighbors(_BaseNeighbors):
     """Neighbour search run by Dask, on a cluster or on the local machine.
 
     Pass it as ``neighbors=DaskNeighbors()`` to any seqknn classifier or
@@ -72,11 +70,12 @@ class DaskNeighbors(BaseEstimator):
       first.
     - ``"out_of_core"``: the paper's Algorithm 1, as ``OutOfCoreNeighbors``:
       for every block of ``block_size`` consecutive queries, ``n_batches`` x
-      ``batch_size`` (R x B) distinct rows are drawn at random from the whole
-      fitted data, and the exact nearest among them are kept (the queries of a
-      block share their candidates). The draws are the same as
-      ``OutOfCoreNeighbors(n_batches, batch_size, query_block_size=block_size,
-      random_state)``, so both give the same neighbours. With R x B >= the
+      ``samples_per_batch`` (R x B) distinct rows are drawn at random from the
+      whole fitted data, and the exact nearest among them are kept (the
+      queries of a block share their candidates). The draws are the same as
+      ``OutOfCoreNeighbors(n_batches, samples_per_batch,
+      query_block_size=block_size, random_state)``, so both give the same
+      neighbours. With R x B >= the
       number of fitted rows the search is exact.
 
     Parameters
@@ -91,8 +90,9 @@ class DaskNeighbors(BaseEstimator):
         input is also cut into dask chunks of this many rows.
     n_batches : int, default=50
         Number of random batches R of ``"out_of_core"`` (the paper's default).
-    batch_size : int, default=64
-        Size of each batch B of ``"out_of_core"`` (the paper's default).
+    samples_per_batch : int, default=64
+        Number of rows B in each batch of ``"out_of_core"`` (the paper's
+        default).
     random_state : int, RandomState instance or None, default=None
         Seeds the draws of ``"out_of_core"``; unused by ``"block"``.
 
@@ -132,7 +132,9 @@ class DaskNeighbors(BaseEstimator):
     >>> rng = np.random.RandomState(0)
     >>> X, y = rng.normal(size=(300, 4)), rng.randint(2, size=300)
     >>> clf = V2VSLSClassifier(
-    ...     neighbors=DaskNeighbors(method="out_of_core", n_batches=4, batch_size=32),
+    ...     neighbors=DaskNeighbors(
+    ...         method="out_of_core", n_batches=4, samples_per_batch=32
+    ...     ),
     ...     max_epochs=2,
     ...     random_state=0,
     ... ).fit(X, y)
@@ -144,7 +146,7 @@ class DaskNeighbors(BaseEstimator):
         "method": [StrOptions({"block", "out_of_core"})],
         "block_size": [Interval(Integral, 1, None, closed="left")],
         "n_batches": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "samples_per_batch": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -153,16 +155,16 @@ class DaskNeighbors(BaseEstimator):
         method="block",
         block_size=10_000,
         n_batches=50,
-        batch_size=64,
+        samples_per_batch=64,
         random_state=None,
     ):
         self.method = method
         self.block_size = block_size
         self.n_batches = n_batches
-        self.batch_size = batch_size
+        self.samples_per_batch = samples_per_batch
         self.random_state = random_state
 
-    def _as_dask(self, X, what):
+    def _as_rows(self, X, what):
         """``X`` as a 2-d dask array of rows, without computing anything."""
         da = import_optional("dask.array", "DaskNeighbors")
         if not isinstance(X, da.Array) and hasattr(X, "to_dask"):
@@ -215,9 +217,7 @@ class DaskNeighbors(BaseEstimator):
         self : DaskNeighbors
             The fitted search.
         """
-        self._validate_params()
-        self._fit_X = self._as_dask(X, "fitted data")
-        self.n_samples_fit_, self.n_features_in_ = self._fit_X.shape
+        self._fit_X = self._fit_rows(X)
         n_blocks = math.ceil(self.n_samples_fit_ / self.block_size)
         self._fit_bounds = _bounds(self.n_samples_fit_, n_blocks)
         return self
@@ -244,18 +244,9 @@ class DaskNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors), dtype int64
             Indices into the fitted data, nearest first.
         """
-        check_is_fitted(self)
+        X = self._validate_queries(X)
+        n_neighbors = self._check_n_neighbors(n_neighbors)
         dask = import_optional("dask", "DaskNeighbors")
-        X = self._as_dask(X, "queries")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"The queries have {X.shape[1]} features, but DaskNeighbors was "
-                f"fitted on data with {self.n_features_in_} features."
-            )
-        if not isinstance(n_neighbors, Integral) or n_neighbors < 1:
-            raise ValueError(
-                f"n_neighbors must be a positive integer; got {n_neighbors!r}."
-            )
         if self.method == "block":
             tasks = self._block_tasks(dask, X, n_neighbors, return_distance)
         else:
@@ -270,16 +261,17 @@ class DaskNeighbors(BaseEstimator):
 
     def _block_tasks(self, dask, X, n_neighbors, return_distance):
         """One task per query block, searching its own fitted block."""
-        smallest = int(np.diff(self._fit_bounds).min())
-        if n_neighbors > smallest:
-            n_blocks = len(self._fit_bounds) - 1
-            raise ValueError(
-                f"n_neighbors={n_neighbors} exceeds the {smallest} rows of the "
-                f"smallest block (the {self.n_samples_fit_} fitted rows are split "
-                f"into {n_blocks} blocks of at most block_size={self.block_size}); "
-                "the classifiers ask for their n_neighbors + 1 to leave the "
-                "sample itself out. Raise block_size or pass more data."
-            )
+        n_blocks = len(self._fit_bounds) - 1
+        self._check_n_neighbors(
+            n_neighbors,
+            int(np.diff(self._fit_bounds).min()),
+            of=(
+                f"rows of the smallest block (the {self.n_samples_fit_} fitted "
+                f"rows are split into {n_blocks} blocks of at most "
+                f"block_size={self.block_size})"
+            ),
+            remedy="Raise block_size or pass more data.",
+        )
         # Proportional boundaries: identical to the fitted ones when the queries
         # are the fitted data, so each sample is searched within its own block.
         query_bounds = _bounds(X.shape[0], len(self._fit_bounds) - 1)
@@ -299,21 +291,22 @@ class DaskNeighbors(BaseEstimator):
 
     def _candidate_tasks(self, dask, X, n_neighbors, return_distance):
         """One task per query block, searching its random candidate rows."""
-        n_seen = min(self.n_batches * self.batch_size, self.n_samples_fit_)
-        if n_neighbors > n_seen:
-            raise ValueError(
-                f"n_neighbors={n_neighbors} exceeds the {n_seen} samples a query "
-                f"sees (n_batches={self.n_batches} x batch_size={self.batch_size}, "
-                f"at most the {self.n_samples_fit_} fitted rows); the classifiers "
-                "ask for their n_neighbors + 1 to leave the sample itself out. "
-                "Raise n_batches or batch_size."
-            )
+        n_seen = self.n_batches * self.samples_per_batch
+        self._check_n_neighbors(
+            n_neighbors,
+            n_seen,
+            of=(
+                f"samples a query sees (n_batches={self.n_batches} x "
+                f"samples_per_batch={self.samples_per_batch})"
+            ),
+            remedy="Raise n_batches or samples_per_batch.",
+        )
         # The draws of OutOfCoreNeighbors, so that the same seed and query
         # block size give the same neighbours.
         blocks = candidate_blocks(
             self.n_samples_fit_,
             X.shape[0],
-            self.n_batches * self.batch_size,
+            n_seen,
             self.block_size,
             self.random_state,
         )

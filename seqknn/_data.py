@@ -70,9 +70,12 @@ def check_lazy_X(X):
         )
 
 
-def streaming_scaler(X):
-    """StandardScaler fitted in one pass over the rows of ``X``, chunk by chunk."""
-    scaler = StandardScaler()
+def streaming_scaler(X, scaler=None):
+    """``scaler`` (a new StandardScaler if None) updated with the rows of ``X``.
+
+    One pass, chunk by chunk.
+    """
+    scaler = StandardScaler() if scaler is None else scaler
     step = chunk_rows(X.shape[1], np.dtype(X.dtype).itemsize)
     for start in range(0, X.shape[0], step):
         chunk = _finite(read_rows(X, slice(start, start + step)), start)

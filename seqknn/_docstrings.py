@@ -126,6 +126,16 @@ n_iter_no_change : int, default=10
     Patience of the stopping rule, in epochs (not stated in the paper).
 tol : float, default=1e-4
     Minimum change of the monitored loss that counts as an improvement.""",
+    "weights": """class_weight : dict, "balanced" or None, default=None
+    Weights of the classes, as in scikit-learn: ``{label: weight}`` (classes
+    not named weigh 1), or ``"balanced"`` for
+    ``n_samples / (n_classes * np.bincount(y))``. They multiply
+    ``sample_weight``: every loss term of a sample is weighted alike.
+warm_start : bool, default=False
+    When True and the model is fitted, ``fit`` continues training the fitted
+    network on the new data (same features, labels among ``classes_``),
+    with the fitted standardisation and neighbour targets searched in the
+    new data, instead of starting afresh.""",
     "neighbors": """neighbors : "exact" or estimator, default="exact"
     How the K nearest training neighbours used as targets are found.
     ``"exact"``: exact Euclidean search on the standardised features with

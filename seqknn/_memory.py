@@ -249,6 +249,7 @@ class MNkNNClassifier(_BaseMemory):
     %(training)s
     %(early_stopping_memory)s
     %(stopping)s
+    %(weights)s
     %(neighbors)s
     %(runtime)s
 
@@ -303,6 +304,8 @@ class MNkNNClassifier(_BaseMemory):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -320,6 +323,8 @@ class MNkNNClassifier(_BaseMemory):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -355,6 +360,7 @@ class MNkNNVecClassifier(_BaseMemory):
     %(training)s
     %(early_stopping_memory)s
     %(stopping)s
+    %(weights)s
     %(neighbors)s
     %(runtime)s
 
@@ -407,6 +413,8 @@ class MNkNNVecClassifier(_BaseMemory):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -424,6 +432,8 @@ class MNkNNVecClassifier(_BaseMemory):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -459,6 +469,7 @@ class MemN2NClassifier(_BaseMemory):
     %(training)s
     %(early_stopping_memory)s
     %(stopping)s
+    %(weights)s
     %(runtime)s
 
     Attributes
@@ -501,6 +512,8 @@ class MemN2NClassifier(_BaseMemory):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -517,6 +530,8 @@ class MemN2NClassifier(_BaseMemory):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -531,7 +546,9 @@ class MemN2NClassifier(_BaseMemory):
 
     def _loss(self, outputs, targets):
         """Cross-entropy of the last hop's prediction with the ground truth."""
-        loss = true_label_loss(outputs["log_proba"][:, -1], targets["labels"])
+        loss = true_label_loss(
+            outputs["log_proba"][:, -1], targets["labels"], targets.get("weights")
+        )
         return loss, {"true_label": loss.detach()}
 
     def _proba_from_outputs(self, outputs):

@@ -17,7 +17,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import check_lazy_X, chunk_rows, is_lazy, take_rows
+from ._data import _finite, check_lazy_X, chunk_rows, is_lazy, take_rows
 from ._optional import import_optional
 from ._training import resolve_device
 
@@ -118,11 +118,93 @@ def training_neighbors(
 
 
 def _check_rows(X):
-    """Data to read rows from: checked in memory, or read lazily from disk."""
+    """Data to read rows from: checked in memory, or read lazily from disk.
+
+    An in-memory X is checked whole (2-D, numeric, finite). A lazy X (see
+    :func:`~seqknn._data.is_lazy`) is checked without being read (2-D,
+    numeric, non-empty); its values are checked block by block as the search
+    reads them.
+    """
     if is_lazy(X):
         check_lazy_X(X)
         return X
     return check_array(X, dtype=[np.float64, np.float32])
+
+
+# Why a search may be asked for more neighbours than an estimator's K.
+_PLUS_ONE = (
+    "the seqknn estimators ask for their n_neighbors + 1, to leave each "
+    "training sample itself out"
+)
+
+
+class _BaseNeighbors(BaseEstimator):
+    """What the neighbour searches share: checking the data, queries and K.
+
+    Each search keeps its own algorithm: its ``fit`` starts with
+    ``X = self._fit_rows(X)`` and its ``kneighbors`` with
+    ``X = self._validate_queries(X)`` and
+    ``n_neighbors = self._check_n_neighbors(n_neighbors, ...)``, so that all
+    searches accept the same inputs and reject bad ones with the same errors.
+    ``_as_rows`` is how a search takes its rows; a search that needs another
+    form (a dask array) overrides it.
+    """
+
+    def _as_rows(self, X, what):
+        """``X`` checked as rows: in memory, or read lazily from disk.
+
+        ``what`` ("fitted data" or "queries") names X in error messages.
+        """
+        return _check_rows(X)
+
+    def _fit_rows(self, X):
+        """Validate the parameters and ``X``; set ``n_samples_fit_`` and
+        ``n_features_in_``. Returns the checked ``X``."""
+        self._validate_params()
+        X = self._as_rows(X, "fitted data")
+        self.n_samples_fit_, self.n_features_in_ = X.shape
+        return X
+
+    def _validate_queries(self, X):
+        """The checked queries ``X``: fitted search, 2-D numeric rows with the
+        fitted number of features."""
+        check_is_fitted(self)
+        X = self._as_rows(X, "queries")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was "
+                f"fitted with {self.n_features_in_} features. Pass queries with "
+                "the fitted features."
+            )
+        return X
+
+    def _check_n_neighbors(self, n_neighbors, limit=None, of=None, remedy=None):
+        """``n_neighbors`` as an int, or a clear error.
+
+        It must be a positive integer, at most ``n_samples_fit_`` and, where a
+        search sees fewer samples per query, at most ``limit``: the number of
+        ``of`` (what these are), which ``remedy`` says how to raise.
+        """
+        if (
+            isinstance(n_neighbors, bool)
+            or not isinstance(n_neighbors, Integral)
+            or n_neighbors < 1
+        ):
+            raise ValueError(
+                f"n_neighbors must be a positive integer, got {n_neighbors!r}."
+            )
+        if n_neighbors > self.n_samples_fit_:
+            raise ValueError(
+                f"n_neighbors={n_neighbors} exceeds the {self.n_samples_fit_} "
+                f"fitted samples; {_PLUS_ONE}. Lower n_neighbors or fit on more "
+                "samples."
+            )
+        if limit is not None and n_neighbors > limit:
+            raise ValueError(
+                f"n_neighbors={n_neighbors} exceeds the {limit} {of}; "
+                f"{_PLUS_ONE}. {remedy}"
+            )
+        return int(n_neighbors)
 
 
 def block_kneighbors(queries, points, n_neighbors):
@@ -216,7 +298,7 @@ def _block_smallest(distances, k, threshold):
     return rows, values, columns.gather(1, keep)
 
 
-class ExactNeighbors(BaseEstimator):
+class ExactNeighbors(_BaseNeighbors):
     """Exact Euclidean nearest neighbours by blocked float32 matrix products.
 
     The search behind ``neighbors="exact"``. For a block of queries and a
@@ -237,7 +319,8 @@ class ExactNeighbors(BaseEstimator):
         ``device``, with a vectorised in-block top-K; data on disk is read
         block by block. ``"faiss"``: faiss's exact ``IndexFlatL2`` (the
         ``seqknn[faiss]`` extra) on the CPU, which holds the fitted data in
-        memory. Both give the same neighbours up to float32 ties. On 50,000
+        memory; the index is built once, in ``fit``. Both give the same
+        neighbours up to float32 ties. On 50,000
         and 100,000 network-intrusion samples (``benchmarks/bench_neighbors.py``)
         torch ran 1.4-1.8x and faiss 1.9-2.0x faster than scikit-learn's
         brute-force search; torch is the default because it also runs on a
@@ -281,12 +364,43 @@ class ExactNeighbors(BaseEstimator):
         self.device = device
 
     def fit(self, X, y=None):
-        """Remember the data to search (in memory as float32, or on disk)."""
-        self._validate_params()
-        X = _check_rows(X)
+        """Remember the data to search (in memory as float32, or on disk).
+
+        With ``backend="faiss"``, also build the faiss index over it.
+
+        Parameters
+        ----------
+        X : array-like or lazy rows object of shape (n_samples, n_features)
+            Data to search in.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ExactNeighbors
+        """
+        X = self._fit_rows(X)
         self._fit_X = X if is_lazy(X) else np.asarray(X, dtype=np.float32)
-        self.n_samples_fit_, self.n_features_in_ = X.shape
+        self._index = self._faiss_index() if self.backend == "faiss" else None
         return self
+
+    def _faiss_index(self):
+        """A faiss ``IndexFlatL2`` holding the fitted data, added block by block."""
+        faiss = import_optional("faiss", 'ExactNeighbors(backend="faiss")')
+        index = faiss.IndexFlatL2(self.n_features_in_)
+        step = chunk_rows(self.n_features_in_, 4)
+        for start in range(0, self.n_samples_fit_, step):
+            rows = np.asarray(self._fit_X[start : start + step], dtype=np.float32)
+            # faiss silently returns garbage for NaN.
+            index.add(np.ascontiguousarray(_finite(rows, start)))
+        return index
+
+    def __getstate__(self):
+        # A faiss index is a SWIG object that cannot be pickled: it is left
+        # out and rebuilt from the fitted data by the next kneighbors.
+        state = dict(super().__getstate__())
+        state.pop("_index", None)
+        return state
 
     def _fitted_blocks(self, device, block_rows):
         """Yield (first row, rows, squared norms) per block of the fitted data.
@@ -296,7 +410,7 @@ class ExactNeighbors(BaseEstimator):
         """
         for start in range(0, self.n_samples_fit_, block_rows):
             rows = np.asarray(self._fit_X[start : start + block_rows], np.float32)
-            rows = torch.as_tensor(rows, device=device)
+            rows = torch.as_tensor(_finite(rows, start), device=device)
             norms = rows.square().sum(1)
             pad = -len(rows) % _GROUP
             if pad:
@@ -335,9 +449,11 @@ class ExactNeighbors(BaseEstimator):
         return search
 
     def _faiss_candidates(self, n_candidates):
-        faiss = import_optional("faiss", 'ExactNeighbors(backend="faiss")')
-        index = faiss.IndexFlatL2(self.n_features_in_)
-        index.add(np.ascontiguousarray(self._fit_X, dtype=np.float32))
+        """A function: float32 queries -> their n_candidates closest rows."""
+        if getattr(self, "_index", None) is None:
+            # Unpickled, or backend set to "faiss" after fit: built once here.
+            self._index = self._faiss_index()
+        index = self._index
         return lambda queries: index.search(queries, n_candidates)[1]
 
     def kneighbors(self, X, n_neighbors, return_distance=True):
@@ -359,18 +475,8 @@ class ExactNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors)
             Indices into the fitted data, closest first.
         """
-        check_is_fitted(self)
-        X = _check_rows(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but ExactNeighbors was fitted with "
-                f"{self.n_features_in_} features."
-            )
-        if not 1 <= n_neighbors <= self.n_samples_fit_:
-            raise ValueError(
-                f"n_neighbors={n_neighbors} must be between 1 and the "
-                f"{self.n_samples_fit_} fitted samples."
-            )
+        X = self._validate_queries(X)
+        n_neighbors = self._check_n_neighbors(n_neighbors)
         n_candidates = min(2 * n_neighbors, self.n_samples_fit_)
         if self.backend == "faiss":
             search = self._faiss_candidates(n_candidates)
@@ -385,7 +491,8 @@ class ExactNeighbors(BaseEstimator):
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         for first in range(0, len(X), search_rows):
             queries = np.ascontiguousarray(
-                X[first : first + search_rows], dtype=np.float32
+                _finite(np.asarray(X[first : first + search_rows]), first),
+                dtype=np.float32,
             )
             found = search(queries)
             for start in range(0, len(queries), self.query_block_size):
@@ -417,14 +524,14 @@ def candidate_blocks(n_fit, n_queries, n_candidates, query_block_size, random_st
         yield rows, np.sort(candidates)
 
 
-class OutOfCoreNeighbors(BaseEstimator):
+class OutOfCoreNeighbors(_BaseNeighbors):
     """Approximate neighbours from random batches: the paper's Algorithm 1.
 
-    For each query, ``n_batches`` (R) random batches of ``batch_size`` (B)
-    training samples are drawn and the K closest samples seen so far are kept
-    after each batch, so that a query is compared with R x B samples rather
-    than the whole training set: the cost is linear in the number of samples
-    (n x R x B x d), and only the batches need to be in memory. With
+    For each query, ``n_batches`` (R) random batches of ``samples_per_batch``
+    (B) training samples are drawn and the K closest samples seen so far are
+    kept after each batch, so that a query is compared with R x B samples
+    rather than the whole training set: the cost is linear in the number of
+    samples (n x R x B x d), and only the batches need to be in memory. With
     R x B >= n every sample is seen and the neighbours are exact.
 
     Pass it as ``neighbors=OutOfCoreNeighbors()`` to any seqknn classifier or
@@ -439,43 +546,69 @@ class OutOfCoreNeighbors(BaseEstimator):
     ----------
     n_batches : int, default=50
         Number of random batches R (the paper's default).
-    batch_size : int, default=64
-        Size of each batch B (the paper's default).
+    samples_per_batch : int, default=64
+        Number of training samples B in each batch (the paper's default). Not
+        the estimators' ``batch_size``, the training minibatch.
     query_block_size : int, default=1024
         Number of queries that share their random batches.
     random_state : int, RandomState instance or None, default=None
         Seeds the batches.
+
+    Attributes
+    ----------
+    n_samples_fit_ : int
+        Number of fitted samples.
+    n_features_in_ : int
+        Number of features.
+
+    See Also
+    --------
+    ExactNeighbors : The exact search.
 
     Examples
     --------
     >>> import numpy as np
     >>> from seqknn import OutOfCoreNeighbors
     >>> X = np.random.RandomState(0).normal(size=(1000, 3))
-    >>> search = OutOfCoreNeighbors(n_batches=4, batch_size=16, random_state=0)
+    >>> search = OutOfCoreNeighbors(n_batches=4, samples_per_batch=16, random_state=0)
     >>> search.fit(X).kneighbors(X[:2], 3, return_distance=False).shape
     (2, 3)
     """
 
     _parameter_constraints = {
         "n_batches": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "samples_per_batch": [Interval(Integral, 1, None, closed="left")],
         "query_block_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(
-        self, n_batches=50, batch_size=64, query_block_size=1024, random_state=None
+        self,
+        n_batches=50,
+        samples_per_batch=64,
+        query_block_size=1024,
+        random_state=None,
     ):
         self.n_batches = n_batches
-        self.batch_size = batch_size
+        self.samples_per_batch = samples_per_batch
         self.query_block_size = query_block_size
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Remember the data to draw the batches from (no copy is made)."""
-        self._validate_params()
-        self._fit_X = _check_rows(X)
-        self.n_samples_fit_ = self._fit_X.shape[0]
+        """Remember the data to draw the batches from (no copy is made).
+
+        Parameters
+        ----------
+        X : array-like or lazy rows object of shape (n_samples, n_features)
+            Data to search in.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : OutOfCoreNeighbors
+        """
+        self._fit_X = self._fit_rows(X)
         return self
 
     def kneighbors(self, X, n_neighbors, return_distance=True):
@@ -498,28 +631,30 @@ class OutOfCoreNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors)
             Indices into the fitted data, closest first.
         """
-        check_is_fitted(self)
-        X = _check_rows(X)
-        n_seen = min(self.n_batches * self.batch_size, self.n_samples_fit_)
-        if not 1 <= n_neighbors <= n_seen:
-            raise ValueError(
-                f"n_neighbors={n_neighbors} must be between 1 and the {n_seen} "
-                f"samples a query sees (n_batches={self.n_batches} x batch_size="
-                f"{self.batch_size}); the classifiers ask for their n_neighbors + 1 "
-                "to leave the sample itself out. Raise n_batches or batch_size."
-            )
+        X = self._validate_queries(X)
+        n_seen = self.n_batches * self.samples_per_batch
+        n_neighbors = self._check_n_neighbors(
+            n_neighbors,
+            n_seen,
+            of=(
+                f"samples a query sees (n_batches={self.n_batches} x "
+                f"samples_per_batch={self.samples_per_batch})"
+            ),
+            remedy="Raise n_batches or samples_per_batch.",
+        )
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         distances = np.empty((len(X), n_neighbors)) if return_distance else None
         blocks = candidate_blocks(
             self.n_samples_fit_,
             len(X),
-            self.n_batches * self.batch_size,
+            n_seen,
             self.query_block_size,
             self.random_state,
         )
         for rows, candidates in blocks:
             points = np.asarray(self._fit_X[candidates], dtype=np.float32)
-            dist, chosen = block_kneighbors(X[rows], points, n_neighbors)
+            queries = _finite(np.asarray(X[rows]), rows.start)
+            dist, chosen = block_kneighbors(queries, _finite(points), n_neighbors)
             indices[rows] = candidates[chosen]
             if return_distance:
                 distances[rows] = dist

@@ -30,7 +30,8 @@ def _model_constraints(model_class):
     return {
         k: v
         for k, v in model_class._parameter_constraints.items()
-        if k != "random_state"
+        # Fit options of a classifier, not of a sampler.
+        if k not in ("random_state", "class_weight", "warm_start")
     }
 
 
@@ -43,7 +44,7 @@ class _BaseNeighborSampler(BaseOverSampler):
         params = self._model_class().get_params()
         mine = self.get_params()
         return self._model_class(
-            **{k: mine[k] for k in params if k != "random_state"},
+            **{k: mine[k] for k in params if k in mine and k != "random_state"},
             random_state=random_state,
         )
 

@@ -175,6 +175,7 @@ class V2LSClassifier(_BaseSeq2Seq):
     %(training)s
     %(early_stopping_seq2seq)s
     %(stopping)s
+    %(weights)s
     %(neighbors)s
     %(runtime)s
 
@@ -231,6 +232,8 @@ class V2LSClassifier(_BaseSeq2Seq):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -248,6 +251,8 @@ class V2LSClassifier(_BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -276,6 +281,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
     %(training)s
     %(early_stopping_seq2seq)s
     %(stopping)s
+    %(weights)s
     %(neighbors)s
     %(runtime)s
 
@@ -330,6 +336,8 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -347,6 +355,8 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -379,6 +389,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
     %(training)s
     %(early_stopping_seq2seq)s
     %(stopping)s
+    %(weights)s
     %(neighbors)s
     %(runtime)s
 
@@ -438,6 +449,8 @@ class V2VSLSClassifier(_BaseSeq2Seq):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         neighbors="exact",
         device="auto",
         random_state=None,
@@ -455,6 +468,8 @@ class V2VSLSClassifier(_BaseSeq2Seq):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            class_weight=class_weight,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,

@@ -10,10 +10,13 @@ check for a diverging loss.
 
 import copy
 import math
+import sys
+import warnings
 from collections import defaultdict
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 
@@ -83,8 +86,10 @@ def train_module(
     n_iter_no_change,
     tol,
     weight_decay=0.0,
+    optimizer=None,
     lr_schedule="constant",
     generator=None,
+    warn_max_epochs=True,
     verbose=0,
     description="training",
 ):
@@ -116,13 +121,22 @@ def train_module(
         in which the monitored loss did not improve by more than ``tol``.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW); 0 is plain Adam.
+    optimizer : torch.optim.Optimizer, optional
+        The optimiser to step, e.g. one whose state continues an earlier
+        call; by default a new :func:`make_optimizer` with ``learning_rate``
+        and ``weight_decay``.
     lr_schedule : {"constant", "plateau"}, default="constant"
         ``"plateau"`` halves the learning rate whenever the monitored value
         has not improved for ``max(1, n_iter_no_change // 3)`` epochs.
     generator : torch.Generator, optional
         CPU generator of the minibatch order (torch's global RNG if None).
+    warn_max_epochs : bool, default=True
+        Warn (``ConvergenceWarning``) when training ends at ``max_epochs``
+        while the monitored value was still improving.
     verbose : int
-        Show a tqdm progress bar over epochs with the current losses.
+        Show a tqdm progress bar over epochs with the current losses, and
+        say at the end why training stopped and which epoch's weights were
+        kept.
 
     Returns
     -------
@@ -133,10 +147,11 @@ def train_module(
     n_epochs : int
         Number of epochs run.
     """
-    optimizer = _adamw(module, learning_rate, weight_decay)
+    if optimizer is None:
+        optimizer = make_optimizer(module, learning_rate, weight_decay)
     history = defaultdict(list)
     validate = val_indices is not None and len(val_indices) > 0
-    best_loss, best_state, stale = math.inf, None, 0
+    best_loss, best_state, best_epoch, stale = math.inf, None, 0, 0
     first_loss = None
     decay_every = max(1, n_iter_no_change // 3)
     epochs = tqdm(range(max_epochs), desc=description, disable=not verbose)
@@ -182,7 +197,7 @@ def train_module(
             epochs.set_postfix({k: f"{v:.4g}" for k, v in shown.items()})
 
         if monitored < best_loss - tol:
-            best_loss, stale = monitored, 0
+            best_loss, best_epoch, stale = monitored, n_epochs, 0
             if validate:
                 best_state = copy.deepcopy(module.state_dict())
         else:
@@ -196,6 +211,24 @@ def train_module(
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
+    watched = monitor if validate else "loss"
+    kept = f"epoch {best_epoch}'s weights" if validate else "the last weights"
+    if stale >= n_iter_no_change:
+        message = (
+            f"{description} stopped early at epoch {n_epochs}: {watched} did not "
+            f"improve by tol={tol} for {n_iter_no_change} epochs; kept {kept}."
+        )
+    else:
+        message = f"{description} ran all {max_epochs} epochs; kept {kept}."
+        if warn_max_epochs and stale == 0:
+            warnings.warn(
+                f"{description} reached max_epochs={max_epochs} while {watched} "
+                "was still improving. Increase max_epochs for a better fit.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+    if verbose:
+        tqdm.write(message, file=sys.stderr)
     return dict(history), n_epochs
 
 
@@ -222,7 +255,7 @@ def _check_divergence(loss, first_loss, epoch, learning_rate):
     )
 
 
-def _adamw(module, learning_rate, weight_decay):
+def make_optimizer(module, learning_rate, weight_decay):
     """AdamW, fused into one kernel per step where this torch build has it.
 
     The fused step is about 3x faster than the per-tensor loop on a CPU, which
@@ -233,6 +266,17 @@ def _adamw(module, learning_rate, weight_decay):
         return torch.optim.AdamW(module.parameters(), fused=True, **settings)
     except (RuntimeError, TypeError):
         return torch.optim.AdamW(module.parameters(), **settings)
+
+
+def to_cpu(state):
+    """A copy of a (nested) state dict with every tensor on the CPU, to pickle."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().clone()
+    if isinstance(state, dict):
+        return {k: to_cpu(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(to_cpu(v) for v in state)
+    return copy.deepcopy(state)
 
 
 class _Averages:

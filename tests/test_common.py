@@ -35,8 +35,27 @@ CLASSIFIERS = [
     MemN2NClassifier(random_state=0),
 ]
 
-# Checks expected to fail, with the reason. Empty: every check passes.
-EXPECTED_FAILED_CHECKS = {}
+# Checks expected to fail, with the reason.
+_WEIGHTS_ARE_NOT_REPETITIONS = (
+    "A weight cannot equal repeating a sample here, for two reasons beyond "
+    "minibatch training (repeated rows change the steps of an epoch, as for "
+    "MLPClassifier): the copies of a repeated sample are each other's nearest "
+    "neighbours, so its neighbour targets change, and a sample of weight 0 is "
+    "still a neighbour target of others. Measured in this check: V2LS's "
+    "probabilities differed by up to 0.64."
+)
+EXPECTED_FAILED_CHECKS = {
+    type(est).__name__: {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_ARE_NOT_REPETITIONS
+    }
+    for est in CLASSIFIERS
+}
+EXPECTED_FAILED_CHECKS["V2VSClassifier"]["check_class_weight_classifiers"] = (
+    "V2VS has no label output: class weights scale only how closely each "
+    "sample's neighbour vectors are fitted, and cannot move the vote of the "
+    "predicted vectors' nearest training samples towards a class, as this "
+    "check (class 0 weighted 10^7 times the others) expects."
+)
 
 
 @parametrize_with_checks(

@@ -101,7 +101,7 @@ def test_block_needs_enough_rows_per_block():
 def test_out_of_core_equals_out_of_core_neighbors(client):
     X = np.random.RandomState(2).normal(size=(500, 4))
     queries = np.random.RandomState(3).normal(size=(130, 4))
-    params = dict(n_batches=4, batch_size=16, random_state=5)
+    params = dict(n_batches=4, samples_per_batch=16, random_state=5)
     search = DaskNeighbors(method="out_of_core", block_size=32, **params).fit(X)
     (distances, indices), names = ran_on(client, lambda: search.kneighbors(queries, 5))
     reference = OutOfCoreNeighbors(query_block_size=32, **params).fit(X)
@@ -118,7 +118,7 @@ def test_out_of_core_reproducible_approximate_and_exact_when_covering(client):
         search = DaskNeighbors(method="out_of_core", random_state=seed, **params)
         return search.fit(X).kneighbors(X, 5)
 
-    small = dict(n_batches=3, batch_size=20, block_size=100)
+    small = dict(n_batches=3, samples_per_batch=20, block_size=100)
     (d_a, a), (_, b), (_, c) = run(0, **small), run(0, **small), run(1, **small)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -126,15 +126,15 @@ def test_out_of_core_reproducible_approximate_and_exact_when_covering(client):
     assert not np.array_equal(a, i_exact)
     assert (d_a >= d_exact - 1e-6).all()  # never closer than the exact neighbours
     # R x B >= n: every query sees every row.
-    d_cover, i_cover = run(0, n_batches=10, batch_size=40, block_size=100)
+    d_cover, i_cover = run(0, n_batches=10, samples_per_batch=40, block_size=100)
     np.testing.assert_array_equal(i_cover, i_exact)
     np.testing.assert_allclose(d_cover, d_exact, rtol=1e-5, atol=1e-6)
 
 
 def test_out_of_core_needs_enough_candidates():
-    search = DaskNeighbors(method="out_of_core", n_batches=1, batch_size=4)
+    search = DaskNeighbors(method="out_of_core", n_batches=1, samples_per_batch=4)
     search.fit(np.zeros((100, 2)))
-    with pytest.raises(ValueError, match="Raise n_batches or batch_size"):
+    with pytest.raises(ValueError, match="Raise n_batches or samples_per_batch"):
         search.kneighbors(np.zeros((5, 2)), 5)
 
 
@@ -142,7 +142,7 @@ def test_out_of_core_needs_enough_candidates():
 @pytest.mark.parametrize("method", ["block", "out_of_core"])
 def test_training_neighbors(client, method):
     X = np.random.RandomState(5).normal(size=(300, 4))
-    strategy = DaskNeighbors(method=method, n_batches=4, batch_size=16)
+    strategy = DaskNeighbors(method=method, n_batches=4, samples_per_batch=16)
     indices = training_neighbors(X, 5, strategy, random_state=0)
     assert indices.shape == (300, 5)
     assert not (indices == np.arange(300)[:, None]).any()
@@ -170,7 +170,7 @@ class LazyView:
 @pytest.mark.parametrize("method", ["block", "out_of_core"])
 def test_dask_array_and_to_dask_inputs(client, method):
     X = np.random.RandomState(6).normal(size=(240, 3))
-    params = dict(method=method, block_size=80, n_batches=2, batch_size=50)
+    params = dict(method=method, block_size=80, n_batches=2, samples_per_batch=50)
     want = DaskNeighbors(random_state=0, **params).fit(X).kneighbors(X, 4)
     # Chunks unrelated to the blocks, on purpose.
     lazy = da.from_array(X, chunks=(37, 3))
@@ -226,7 +226,9 @@ def test_missing_extra_names_it(monkeypatch):
 def test_classifier_on_the_cluster(client):
     X, y = make_blobs(n_samples=300, centers=3, random_state=0)
     clf = V2VSLSClassifier(
-        neighbors=DaskNeighbors(method="out_of_core", n_batches=4, batch_size=32),
+        neighbors=DaskNeighbors(
+            method="out_of_core", n_batches=4, samples_per_batch=32
+        ),
         hidden_size=16,
         batch_size=32,
         max_epochs=2,

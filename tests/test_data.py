@@ -115,7 +115,7 @@ def test_lazy_data_is_never_read_whole(data, monkeypatch):
     monkeypatch.setattr(_data, "_CHUNK_BYTES", 50 * 6 * 8)  # 50 rows per chunk
     monkeypatch.setattr(_base, "_PREDICT_BATCH", 100)
     source = RecordingRows(X)
-    search = OutOfCoreNeighbors(n_batches=2, batch_size=16, query_block_size=64)
+    search = OutOfCoreNeighbors(n_batches=2, samples_per_batch=16, query_block_size=64)
     clf = V2VSLSClassifier(neighbors=search, **FAST).fit(source, y)
     clf.predict(source)
     # Minibatches of 64 samples read their 5 neighbours each: at most 320 rows.

@@ -170,7 +170,7 @@ def test_runs_are_reproducible_from_the_seed(tmp_path):
 def test_out_of_core_gives_networks_and_knn_algorithm_1_neighbours(credit):
     model = _models.make_model("V2LS", {}, 5, _config(), targets="out-of-core")
     assert isinstance(model.neighbors, seqknn.OutOfCoreNeighbors)
-    assert (model.neighbors.n_batches, model.neighbors.batch_size) == (50, 64)
+    assert (model.neighbors.n_batches, model.neighbors.samples_per_batch) == (50, 64)
     assert model.neighbors.random_state == 5
     assert _models.make_model("V2LS", {}, 5, _config()).neighbors == "exact"
     # kNN among R x B >= n random samples is exact kNN.

@@ -1,14 +1,32 @@
 """Neighbour targets."""
 
+import copy
+import importlib.util
+import pickle
+import re
 import sys
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 
-from seqknn import ExactNeighbors, OutOfCoreNeighbors, _neighbors
+from seqknn import (
+    DaskNeighbors,
+    ExactNeighbors,
+    FaissNeighbors,
+    OutOfCoreNeighbors,
+    _neighbors,
+)
 from seqknn._neighbors import candidate_blocks, training_neighbors
+
+
+def _skip_without(module):
+    return pytest.mark.skipif(
+        importlib.util.find_spec(module) is None,
+        reason=f"needs {module}, an optional extra of seqknn",
+    )
 
 
 def brute_force(X, k, metric="euclidean"):
@@ -68,13 +86,13 @@ def algorithm_1_reference(X, queries, k, search):
     """The paper's Algorithm 1, literally: batch after batch, keep the k closest.
 
     Uses the same random batches as ``search`` (its candidate blocks, split into
-    n_batches batches of batch_size).
+    n_batches batches of samples_per_batch).
     """
     out = np.empty((len(queries), k), dtype=np.int64)
     blocks = candidate_blocks(
         search.n_samples_fit_,
         len(queries),
-        search.n_batches * search.batch_size,
+        search.n_batches * search.samples_per_batch,
         search.query_block_size,
         search.random_state,
     )
@@ -93,7 +111,7 @@ def algorithm_1_reference(X, queries, k, search):
 def test_algorithm_1_matches_the_literal_reference():
     X = np.random.RandomState(0).normal(size=(500, 4))
     search = OutOfCoreNeighbors(
-        n_batches=5, batch_size=12, query_block_size=64, random_state=3
+        n_batches=5, samples_per_batch=12, query_block_size=64, random_state=3
     ).fit(X)
     got = search.kneighbors(X, 6, return_distance=False)
     np.testing.assert_array_equal(got, algorithm_1_reference(X, X, 6, search))
@@ -101,7 +119,7 @@ def test_algorithm_1_matches_the_literal_reference():
 
 def test_algorithm_1_is_exact_when_the_batches_cover_the_data():
     X = np.random.RandomState(1).normal(size=(90, 3))
-    search = OutOfCoreNeighbors(n_batches=10, batch_size=9, random_state=0)
+    search = OutOfCoreNeighbors(n_batches=10, samples_per_batch=9, random_state=0)
     np.testing.assert_array_equal(
         training_neighbors(X, 5, search), training_neighbors(X, 5)
     )
@@ -114,7 +132,9 @@ def test_algorithm_1_reproducible_and_never_self():
     X = np.random.RandomState(2).normal(size=(400, 3))
 
     def run(seed):
-        search = OutOfCoreNeighbors(n_batches=3, batch_size=20, random_state=seed)
+        search = OutOfCoreNeighbors(
+            n_batches=3, samples_per_batch=20, random_state=seed
+        )
         return training_neighbors(X, 4, search)
 
     a, b, c = run(0), run(0), run(1)
@@ -130,8 +150,8 @@ def test_algorithm_1_reproducible_and_never_self():
 
 def test_algorithm_1_needs_enough_samples_per_query():
     X = np.zeros((100, 2))
-    search = OutOfCoreNeighbors(n_batches=1, batch_size=4).fit(X)
-    with pytest.raises(ValueError, match="Raise n_batches or batch_size"):
+    search = OutOfCoreNeighbors(n_batches=1, samples_per_batch=4).fit(X)
+    with pytest.raises(ValueError, match="Raise n_batches or samples_per_batch"):
         search.kneighbors(X, 5)
 
 
@@ -141,7 +161,7 @@ def test_classifier_with_out_of_core_neighbors():
     from seqknn import V2VSLSClassifier
 
     X, y = make_blobs(n_samples=300, centers=3, random_state=0)
-    search = OutOfCoreNeighbors(n_batches=2, batch_size=16, random_state=0)
+    search = OutOfCoreNeighbors(n_batches=2, samples_per_batch=16, random_state=0)
     clf = V2VSLSClassifier(
         neighbors=search, hidden_size=16, batch_size=32, max_epochs=15, random_state=0
     ).fit(X, y)
@@ -159,7 +179,7 @@ def test_unseeded_strategy_follows_the_estimator_random_state():
 
     X, y = make_blobs(n_samples=200, centers=2, random_state=0)
     params = dict(
-        neighbors=OutOfCoreNeighbors(n_batches=2, batch_size=16),
+        neighbors=OutOfCoreNeighbors(n_batches=2, samples_per_batch=16),
         hidden_size=8,
         batch_size=32,
         max_epochs=3,
@@ -259,7 +279,7 @@ def test_exact_neighbors_read_lazy_data_in_blocks(monkeypatch):
 
 def test_exact_neighbors_errors():
     search = ExactNeighbors().fit(np.zeros((5, 2)))
-    with pytest.raises(ValueError, match="between 1 and the 5 fitted samples"):
+    with pytest.raises(ValueError, match="n_neighbors=6 exceeds the 5 fitted samples"):
         search.kneighbors(np.zeros((1, 2)), 6)
     with pytest.raises(ValueError, match="X has 3 features, but ExactNeighbors"):
         search.kneighbors(np.zeros((1, 3)), 2)
@@ -280,3 +300,101 @@ def test_exact_neighbors_blocks_that_improve_no_row(monkeypatch):
     X = X[np.argsort(np.arange(len(X)) % 64, kind="stable")]
     indices = ExactNeighbors(query_block_size=64).fit(X).kneighbors(X, 5)[1]
     assert (np.linalg.norm(X[indices] - X[:, None], axis=2) == 0).all()
+
+
+# ------------------------------------------------ what the searches share
+SEARCHES = [
+    pytest.param(ExactNeighbors, id="ExactNeighbors"),
+    pytest.param(OutOfCoreNeighbors, id="OutOfCoreNeighbors"),
+    pytest.param(FaissNeighbors, id="FaissNeighbors", marks=_skip_without("faiss")),
+    pytest.param(DaskNeighbors, id="DaskNeighbors", marks=_skip_without("dask.array")),
+]
+
+
+@pytest.mark.parametrize("Search", SEARCHES)
+def test_every_search_checks_data_queries_and_n_neighbors_alike(Search):
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    with_nan = X.copy()
+    with_nan[3, 1] = np.nan
+    with pytest.raises(NotFittedError):
+        Search().kneighbors(X, 1)
+    with pytest.raises(ValueError, match="NaN"):
+        Search().fit(with_nan)
+    search = Search().fit(X)
+    assert (search.n_samples_fit_, search.n_features_in_) == (20, 2)
+    name = Search.__name__
+    with pytest.raises(
+        ValueError, match=f"X has 3 features, but {name} was fitted with 2 features"
+    ):
+        search.kneighbors(np.zeros((4, 3)), 1)
+    with pytest.raises(ValueError, match="2D array"):
+        search.kneighbors(np.zeros(4), 1)
+    with pytest.raises(ValueError, match="NaN"):
+        search.kneighbors(with_nan, 1)
+    for bad in [0, -1, 2.5, True, None]:
+        message = f"n_neighbors must be a positive integer, got {bad!r}."
+        with pytest.raises(ValueError, match=re.escape(message)):
+            search.kneighbors(X, bad)
+    with pytest.raises(ValueError, match="n_neighbors=21 exceeds the 20 fitted"):
+        search.kneighbors(X, 21)
+    # Every fitted sample, with a numpy integer for n_neighbors.
+    indices = search.kneighbors(X[:3], np.int64(20), return_distance=False)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(np.sort(indices, axis=1), np.tile(range(20), (3, 1)))
+
+
+def test_out_of_core_neighbors_checks_the_features():
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    search = OutOfCoreNeighbors(random_state=0).fit(_Lazy(X))
+    assert (search.n_samples_fit_, search.n_features_in_) == (50, 3)
+    with pytest.raises(ValueError, match="X has 2 features, but OutOfCoreNeighbors"):
+        search.kneighbors(np.zeros((4, 2)), 1)
+
+
+def test_lazy_data_with_nan_is_rejected_when_read():
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    X[30, 2] = np.inf
+    for search in [ExactNeighbors(), OutOfCoreNeighbors(random_state=0)]:
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            search.fit(_Lazy(X)).kneighbors(_Lazy(X[:5] * 0), 2)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            search.fit(X[:20]).kneighbors(_Lazy(X), 2)
+
+
+def test_exact_faiss_backend_builds_its_index_once_and_pickles(monkeypatch):
+    faiss = pytest.importorskip("faiss")
+    built = []
+    flat_index = faiss.IndexFlatL2
+
+    def counted(*args):
+        built.append(args)
+        return flat_index(*args)
+
+    monkeypatch.setattr(faiss, "IndexFlatL2", counted)
+    rng = np.random.RandomState(5)
+    X, queries = rng.normal(size=(300, 4)), rng.normal(size=(40, 4))
+    search = ExactNeighbors(backend="faiss").fit(X)
+    assert len(built) == 1  # in fit
+    first = search.kneighbors(queries, 5)
+    second = search.kneighbors(queries[:7], 3, return_distance=False)
+    assert len(built) == 1  # reused by every kneighbors
+    expected = ExactNeighbors().fit(X).kneighbors(queries, 5)
+    np.testing.assert_array_equal(first[1], expected[1])
+    np.testing.assert_array_equal(second, expected[1][:7, :3])
+
+    # The index cannot be pickled: it is left out and rebuilt once, on use.
+    for restored in [pickle.loads(pickle.dumps(search)), copy.deepcopy(search)]:
+        assert "_index" not in vars(restored)
+        built.clear()
+        for _ in range(2):
+            distances, indices = restored.kneighbors(queries, 5)
+            np.testing.assert_array_equal(indices, first[1])
+            np.testing.assert_array_equal(distances, first[0])
+        assert len(built) == 1
+    assert search._index is not None  # pickling did not touch the original
+
+    # Switched to faiss after a torch fit: built on first use too.
+    switched = ExactNeighbors().fit(X).set_params(backend="faiss")
+    built.clear()
+    np.testing.assert_array_equal(switched.kneighbors(queries, 5)[1], first[1])
+    assert len(built) == 1

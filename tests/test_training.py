@@ -32,10 +32,10 @@ def test_auto_batch_size_gives_many_steps_on_small_data():
 @pytest.mark.parametrize("schedule", ["plateau", "constant"])
 def test_plateau_schedule_halves_the_learning_rate(schedule, monkeypatch):
     optimizers = []
-    make = seqknn._training._adamw
+    make = seqknn._training.make_optimizer
     monkeypatch.setattr(
         seqknn._training,
-        "_adamw",
+        "make_optimizer",
         lambda *args: optimizers.append(make(*args)) or optimizers[-1],
     )
     module = torch.nn.Linear(1, 1)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._training import resolve_device
 from . import _protocol
-from ._models import BATCH_SIZE, KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS
+from ._models import KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS, SAMPLES_PER_BATCH
 from ._report import bar_figure, markdown_table, summary, tsne_figure
 from ._stats import ALPHA
 
@@ -354,10 +354,10 @@ def _describe(args, rows, data):
     if args.experiment == "out-of-core":
         text.append(
             f"Out-of-core: the paper's Algorithm 1 with R={N_BATCHES} random "
-            f"batches of B={BATCH_SIZE} training samples; kNN then votes among the "
-            "Algorithm-1 neighbours of each test sample."
+            f"batches of B={SAMPLES_PER_BATCH} training samples; kNN then votes "
+            "among the Algorithm-1 neighbours of each test sample."
         )
-        if min(r["n_train"] for r in rows) <= N_BATCHES * BATCH_SIZE:
+        if min(r["n_train"] for r in rows) <= N_BATCHES * SAMPLES_PER_BATCH:
             text.append(
                 "**R x B is at least the number of training samples here, so the "
                 "out-of-core neighbours are exact: use more samples.**"

@@ -19,7 +19,7 @@ import seqknn
 
 # The paper's K and Algorithm 1 settings (R random batches of B samples).
 N_NEIGHBORS = 5
-N_BATCHES, BATCH_SIZE = 50, 64
+N_BATCHES, SAMPLES_PER_BATCH = 50, 64
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _network(cls):
 def out_of_core_neighbors(seed):
     """The paper's Algorithm 1 with R=50, B=64."""
     return seqknn.OutOfCoreNeighbors(
-        n_batches=N_BATCHES, batch_size=BATCH_SIZE, random_state=seed
+        n_batches=N_BATCHES, samples_per_batch=SAMPLES_PER_BATCH, random_state=seed
     )
 
 
