@@ -8,10 +8,11 @@ estimators.
 from ._approximate import FaissNeighbors
 from ._base import BaseKNNNetwork
 from ._dask import DaskNeighbors
-from ._memory import MemN2NClassifier, MemoryKNN, MNkNNClassifier, MNkNNVecClassifier
+from ._memory import MemN2NClassifier, MNkNNClassifier, MNkNNVecClassifier
 from ._neighbors import ExactNeighbors, OutOfCoreNeighbors
+from ._networks import MemoryKNN, Seq2SeqKNN
 from ._sampler import MNkNNVecSampler, V2VSLSSampler
-from ._seq2seq import Seq2SeqKNN, V2LSClassifier, V2VSClassifier, V2VSLSClassifier
+from ._seq2seq import V2LSClassifier, V2VSClassifier, V2VSLSClassifier
 
 __version__ = "0.1.0.dev0"
 

@@ -8,8 +8,8 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._compat import Interval, StrOptions
 from ._data import chunk_rows
 from ._neighbors import _BaseNeighbors
 from ._optional import import_optional

@@ -21,19 +21,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
-from ._compat import check_sample_weight
+from ._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from ._data import (
     ScaledRows,
     check_lazy_X,
@@ -44,13 +41,13 @@ from ._data import (
     streaming_scaler,
     take_rows,
 )
+from ._device import resolve_device
 from ._losses import knn_loss, mean_step_log_proba
-from ._neighbors import ExactNeighbors, training_neighbors
+from ._neighbors import training_neighbors
 from ._random import build_module, make_generators
 from ._training import (
     make_optimizer,
     resolve_batch_size,
-    resolve_device,
     to_cpu,
     train_module,
 )
@@ -574,8 +571,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _validate_lazy(self, X, y, reset=True):
         """Validate on-disk ``X`` without reading it (values are checked when read)."""
         check_lazy_X(X)
-        _check_feature_names(self, X, reset=reset)
-        _check_n_features(self, X, reset=reset)
+        validate_data(self, X, reset=reset, skip_check_array=True)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         if X.shape[0] < 2:
@@ -637,8 +633,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         if is_lazy(X):
             check_lazy_X(X)
-            _check_feature_names(self, X, reset=False)
-            _check_n_features(self, X, reset=False)
+            validate_data(self, X, reset=False, skip_check_array=True)
             return ScaledRows(X, self.scaler_)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return standardised_float32(self.scaler_, X)
@@ -765,32 +760,3 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _step_labels(self, outputs):
         """Encoded label of each predicted neighbour, shape (n_samples, K)."""
         return outputs["log_proba"].argmax(axis=2)
-
-
-class VectorVoteMixin:
-    """Labels predicted vectors by their nearest training sample (the paper's V2VS).
-
-    predict_proba is the share of the K predicted neighbour vectors whose nearest
-    training sample has each class.
-    """
-
-    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
-        # While training, vote with the training split only: a validation
-        # sample must not label its own predicted vectors.
-        self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
-
-    def _finish_fit(self, X_std, y_encoded):
-        self._vote_index = ExactNeighbors().fit(X_std)
-        self._vote_labels = y_encoded
-
-    def _step_labels(self, outputs):
-        vectors = outputs["vectors"]
-        queries = vectors.reshape(-1, vectors.shape[2]).astype(np.float32)
-        nearest = self._vote_index.kneighbors(queries, 1, return_distance=False)
-        return self._vote_labels[nearest[:, 0]].reshape(vectors.shape[:2])
-
-    def _proba_from_outputs(self, outputs):
-        labels = self._step_labels(outputs)
-        counts = np.zeros((len(labels), len(self.classes_)))
-        np.add.at(counts, (np.arange(len(labels))[:, None], labels), 1.0)
-        return counts / labels.shape[1]

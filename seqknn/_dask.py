@@ -13,8 +13,8 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._compat import Interval, StrOptions
 from ._neighbors import _BaseNeighbors, block_kneighbors, candidate_blocks
 from ._optional import import_optional
 

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, StrOptions
 from ._data import _finite, check_lazy_X, chunk_rows, is_lazy, take_rows
+from ._device import resolve_device
 from ._optional import import_optional
-from ._training import resolve_device
 
 # Floats in one block of squared distances (16 MiB in float32): small enough
 # to stay in cache while it is searched.

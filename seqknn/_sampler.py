@@ -14,9 +14,9 @@ import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._compat import StrOptions
 from ._docstrings import fill_doc
 from ._memory import MNkNNVecClassifier
 from ._seq2seq import V2VSLSClassifier
@@ -209,7 +209,7 @@ class V2VSLSSampler(_BaseNeighborSampler):
         *,
         sampling_strategy="auto",
         random_state=None,
-        generation="paper",
+        generation="interpolate",
         n_neighbors=5,
         hidden_size=128,
         temperature=0.85,
@@ -328,7 +328,7 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         *,
         sampling_strategy="auto",
         random_state=None,
-        generation="paper",
+        generation="interpolate",
         n_neighbors=5,
         memory_size=64,
         n_memory_draws=1,

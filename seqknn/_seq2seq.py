@@ -7,124 +7,43 @@ distribution Y_t^P and/or feature vector X_t^P.
 
 from numbers import Integral, Real
 
-import torch
-from sklearn.utils._param_validation import Interval
-from torch import nn
+import numpy as np
 
-from ._base import KNN_CONSTRAINTS, BaseKNNNetwork, VectorVoteMixin
+from ._base import KNN_CONSTRAINTS, BaseKNNNetwork
+from ._compat import Interval
+from ._data import take_rows
 from ._docstrings import fill_doc
-from ._random import dropout
+from ._neighbors import ExactNeighbors
+from ._networks import Seq2SeqKNN
 
 
-class Seq2SeqKNN(nn.Module):
-    """LSTM encoder-decoder that emits the K nearest neighbours' labels and vectors.
+class VectorVoteMixin:
+    """Labels predicted vectors by their nearest training sample (the paper's V2VS).
 
-    Encoder: an LSTM over the length-1 sequence (x,), final state (h_e, c_e).
-    Decoder: an LSTM cell started from (h_e, c_e) and run for K steps; its input at
-    step t is the previous step's prediction, [Y_{t-1}^P, X_{t-1}^P] (zeros at
-    t = 1). The output function of the paper's eq. (1) sees the decoder state s_t
-    and the encoder's final state c = h_e:
-    y_t = dropout(tanh(BN(W_g [s_t; c] + b_g))). The heads are
-    Y_t^P = softmax((W_y y_t + b_y) / tau) and
-    X_t^P = x + W_x2 ReLU(W_x1 y_t + b_x1) + b_x2.
-
-    The vector head predicts the offset of neighbour t from x (a skip
-    connection the paper does not have): neighbours lie near x, so the head
-    starts from the right place instead of from the origin. On the
-    development suite it raised V2VS's mean macro-F1 from 61.8 to 64.1 and
-    on ``movement_libras`` and ``zoo`` from 36 and 55 to 66 and 77 (see "How
-    the defaults were chosen" on the Benchmark page of the documentation).
-
-    Parameters
-    ----------
-    n_features, n_classes : int
-        Input dimension d and number of classes C.
-    n_steps : int
-        Decoder steps K.
-    hidden_size : int
-        Size of the LSTM states and of y_t.
-    temperature : float
-        tau.
-    dropout : float
-        Dropout rate on y_t.
-    batch_norm : bool
-        Batch-normalise W_g [s_t; c] + b_g, with separate statistics per step.
-    predict_labels, predict_vectors : bool
-        Which heads to build.
+    predict_proba is the share of the K predicted neighbour vectors whose nearest
+    training sample has each class.
     """
 
-    def __init__(
-        self,
-        n_features,
-        n_classes,
-        *,
-        n_steps,
-        hidden_size,
-        temperature,
-        dropout,
-        batch_norm,
-        predict_labels,
-        predict_vectors,
-    ):
-        super().__init__()
-        self.temperature = temperature
-        # One LSTM step from the zero state is an LSTM over the length-1 sequence
-        # (x,); the cell avoids the sequence kernel's overhead.
-        self.encoder = nn.LSTMCell(n_features, hidden_size)
-        feedback_size = n_classes * predict_labels + n_features * predict_vectors
-        self.feedback_size = feedback_size
-        self.decoder = nn.LSTMCell(feedback_size, hidden_size)
-        # W_g [s_t; c] + b_g, split as W_s s_t + (W_c c + b_g): the context part
-        # is the same at every step, so it is computed once per batch.
-        self.state_proj = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.context_proj = nn.Linear(hidden_size, hidden_size)
-        # One normalisation per step: the scale of the state differs from step to
-        # step, so shared running statistics would misnormalise at prediction.
-        self.norms = nn.ModuleList(
-            nn.BatchNorm1d(hidden_size) if batch_norm else nn.Identity()
-            for _ in range(n_steps)
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.label_head = nn.Linear(hidden_size, n_classes) if predict_labels else None
-        self.vector_head = (
-            nn.Sequential(
-                nn.Linear(hidden_size, hidden_size),
-                nn.ReLU(),
-                nn.Linear(hidden_size, n_features),
-            )
-            if predict_vectors
-            else None
-        )
+    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
+        # While training, vote with the training split only: a validation
+        # sample must not label its own predicted vectors.
+        self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
 
-    def forward(self, x, generator=None):
-        """Return ``{"log_proba": (B, K, C), "vectors": (B, K, d)}`` (as built).
+    def _finish_fit(self, X_std, y_encoded):
+        self._vote_index = ExactNeighbors().fit(X_std)
+        self._vote_labels = y_encoded
 
-        ``generator`` draws the dropout masks (torch's global RNG if None).
-        """
-        h, c = self.encoder(x)
-        context = self.context_proj(h)
-        feedback = x.new_zeros(x.shape[0], self.feedback_size)
-        log_probas, vectors = [], []
-        # The dropout masks of all steps in one draw, cheaper than one per step.
-        masks = dropout(x.new_ones(len(self.norms), *h.shape), self.dropout, generator)
-        for t, norm in enumerate(self.norms):
-            h, c = self.decoder(feedback, (h, c))
-            y_t = torch.tanh(norm(self.state_proj(h) + context)) * masks[t]
-            fed_back = []
-            if self.label_head is not None:
-                log_p = torch.log_softmax(self.label_head(y_t) / self.temperature, 1)
-                log_probas.append(log_p)
-                fed_back.append(log_p.exp())
-            if self.vector_head is not None:
-                vectors.append(x + self.vector_head(y_t))
-                fed_back.append(vectors[-1])
-            feedback = torch.cat(fed_back, dim=1)
-        out = {}
-        if log_probas:
-            out["log_proba"] = torch.stack(log_probas, dim=1)
-        if vectors:
-            out["vectors"] = torch.stack(vectors, dim=1)
-        return out
+    def _step_labels(self, outputs):
+        vectors = outputs["vectors"]
+        queries = vectors.reshape(-1, vectors.shape[2]).astype(np.float32)
+        nearest = self._vote_index.kneighbors(queries, 1, return_distance=False)
+        return self._vote_labels[nearest[:, 0]].reshape(vectors.shape[:2])
+
+    def _proba_from_outputs(self, outputs):
+        labels = self._step_labels(outputs)
+        counts = np.zeros((len(labels), len(self.classes_)))
+        np.add.at(counts, (np.arange(len(labels))[:, None], labels), 1.0)
+        return counts / labels.shape[1]
 
 
 # Constraints of the parameters that only some models have.

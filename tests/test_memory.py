@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import make_blobs
 
 from seqknn import MemN2NClassifier, MNkNNClassifier, MNkNNVecClassifier
-from seqknn._memory import MemoryKNN, attend
+from seqknn._networks import MemoryKNN, attend
 
 FAST = dict(
     memory_size=16, embedding_size=16, batch_size=32, max_epochs=30, early_stopping=True

@@ -5,12 +5,8 @@ import pytest
 import torch
 
 import seqknn._training
-from seqknn._training import (
-    minibatches,
-    resolve_batch_size,
-    resolve_device,
-    train_module,
-)
+from seqknn._device import resolve_device
+from seqknn._training import minibatches, resolve_batch_size, train_module
 
 
 def test_minibatches_never_leave_a_single_sample():

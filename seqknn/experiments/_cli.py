@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._training import resolve_device
+from .._device import resolve_device
 from . import _protocol
 from ._models import KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS, SAMPLES_PER_BATCH
 from ._report import bar_figure, markdown_table, summary, tsne_figure
