@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -31,16 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import HasMethods, Interval, StrOptions, check_sample_weight
-from ._data import (
-    ScaledRows,
-    check_lazy_X,
-    check_scaler,
-    device_rows,
-    is_lazy,
-    standardised_float32,
-    streaming_scaler,
-    take_rows,
-)
+from ._data import check_lazy_X, device_rows, is_lazy, standardise, take_rows
 from ._device import resolve_device
 from ._losses import knn_loss, mean_step_log_proba
 from ._neighbors import training_neighbors
@@ -280,7 +270,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         )
         rng = check_random_state(self.random_state)
         # A warm start keeps the standardisation the network was trained with.
-        scaler, X_std = self._standardise(X, self.scaler_ if warm else None, warm)
+        scaler, X_std = standardise(X, self.scaler_ if warm else None, update=not warm)
         train_idx, val_idx = self._split(y_encoded, rng)
         self._train_steps(
             X_std,
@@ -305,7 +295,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         )
         if not hasattr(self, "_rng"):  # the random stream of all partial_fit calls
             self._rng = check_random_state(self.random_state)
-        scaler, X_std = self._standardise(X, None if first else self.scaler_)
+        scaler, X_std = standardise(X, None if first else self.scaler_)
         train_idx = np.arange(len(y_encoded))
         self._train_steps(
             X_std,
@@ -471,25 +461,6 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return (weights / mean).astype(np.float32)
 
-    def _standardise(self, X, scaler=None, keep=False):
-        """The scaler and the standardised float32 rows of ``X``.
-
-        The scaler (a new one if None) is updated with ``X``'s statistics,
-        unless ``keep``: then it is used as it is.
-        """
-        if not keep:
-            scaler = StandardScaler() if scaler is None else copy.deepcopy(scaler)
-            # Overflowing statistics are reported by check_scaler, not warned.
-            with np.errstate(over="ignore", invalid="ignore"):
-                if is_lazy(X):
-                    streaming_scaler(X, scaler)
-                else:
-                    scaler.partial_fit(X)
-            check_scaler(scaler)
-        if is_lazy(X):
-            return scaler, ScaledRows(X, scaler)
-        return scaler, standardised_float32(scaler, X)
-
     def _neighbor_targets(self, X_std, train_idx, rng):
         """(n, K) LongTensor: each sample's K nearest training neighbours."""
         if not self._predicts_neighbors:
@@ -568,10 +539,18 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = n_iter
         self.fit_times_ = fit_times
 
+    def _validate_X(self, X, reset):
+        """``X`` checked as scikit-learn checks it; data on disk only as far as
+        it can be without reading it (its values are checked when read)."""
+        if is_lazy(X):
+            check_lazy_X(X)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+
     def _validate_lazy(self, X, y, reset=True):
-        """Validate on-disk ``X`` without reading it (values are checked when read)."""
-        check_lazy_X(X)
-        validate_data(self, X, reset=reset, skip_check_array=True)
+        """Validate on-disk ``X`` without reading it, and ``y``."""
+        X = self._validate_X(X, reset)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         if X.shape[0] < 2:
@@ -630,13 +609,10 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     # -------------------------------------------------------------- predict
     def _validate_X_predict(self, X):
+        """Checked ``X``, standardised with the fitted scaler."""
         check_is_fitted(self)
-        if is_lazy(X):
-            check_lazy_X(X)
-            validate_data(self, X, reset=False, skip_check_array=True)
-            return ScaledRows(X, self.scaler_)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return standardised_float32(self.scaler_, X)
+        X = self._validate_X(X, reset=False)
+        return standardise(X, self.scaler_, update=False)[1]
 
     def _forward_batches(self, X_std, module=None, generator=None):
         """Yield the module's outputs as numpy arrays, one batch of rows at a time.

@@ -11,6 +11,7 @@ downstream indexes the standardised data through ``X_std[rows]`` and
 ``take_rows``, so it does not care which of the two it has.
 """
 
+import copy
 import mmap
 import os
 
@@ -324,6 +325,30 @@ class ScaledRows:
             source = source[self.rows]
         mean, scale = self.scaler.mean_, self.scaler.scale_
         return ((source - mean) / scale).astype(np.float32)
+
+
+def standardise(X, scaler=None, *, update=True):
+    """The scaler and the standardised float32 rows of ``X``, in memory or on disk.
+
+    With ``update``, ``scaler`` (a new ``StandardScaler`` if None, else a copy)
+    is first updated with the statistics of ``X``: one streaming pass for data
+    on disk. The rows are an ndarray for in-memory ``X`` and a
+    :class:`ScaledRows` view that reads on demand for data on disk; both are
+    indexed the same way (``X_std[rows]``, :func:`take_rows`,
+    :func:`device_rows`), so nothing downstream asks which it has.
+    """
+    if update:
+        scaler = StandardScaler() if scaler is None else copy.deepcopy(scaler)
+        # Overflowing statistics are reported by check_scaler, not warned.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if is_lazy(X):
+                streaming_scaler(X, scaler)
+            else:
+                scaler.partial_fit(X)
+        check_scaler(scaler)
+    if is_lazy(X):
+        return scaler, ScaledRows(X, scaler)
+    return scaler, standardised_float32(scaler, X)
 
 
 def take_rows(X, rows):
