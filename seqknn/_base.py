@@ -10,6 +10,7 @@ Every module's ``forward`` returns a dict with ``"log_proba"`` (log Y_t^P, shape
 """
 
 import copy
+import os
 import time
 from abc import ABCMeta, abstractmethod
 from functools import partial
@@ -25,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
+    check_memory,
     column_or_1d,
     validate_data,
 )
@@ -48,6 +50,7 @@ _PREDICT_BATCH = 8192
 KNN_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     "neighbors": [StrOptions({"exact"}), HasMethods(["fit", "kneighbors"])],
+    "memory": [None, str, os.PathLike, HasMethods(["cache"])],
 }
 
 
@@ -465,8 +468,15 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """(n, K) LongTensor: each sample's K nearest training neighbours."""
         if not self._predicts_neighbors:
             return None
-        neighbors = training_neighbors(
-            X_std, self.n_neighbors, self.neighbors, rng, candidates=train_idx
+        # A seed, not the RandomState, goes into the (cached) search: a cache
+        # hit must leave ``rng`` where a search would, and the seed is part of
+        # the cache key.
+        seed = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        memory = self.memory
+        memory = os.fspath(memory) if isinstance(memory, os.PathLike) else memory
+        search = check_memory(memory).cache(training_neighbors)
+        neighbors = search(
+            X_std, self.n_neighbors, self.neighbors, seed, candidates=train_idx
         )
         return torch.from_numpy(neighbors)
 

@@ -146,6 +146,13 @@ warm_start : bool, default=False
     :class:`~seqknn.FaissNeighbors`, :class:`~seqknn.DaskNeighbors` on a Dask
     cluster, or e.g. ``NearestNeighbors(metric="manhattan")``; it is cloned
     before use. A sample is never its own neighbour; its duplicates can be.""",
+    "memory_cache": """memory : str, path or joblib.Memory, default=None
+    Where to cache the neighbour targets, as scikit-learn's ``Pipeline``
+    caches transformers: a folder or a ``joblib.Memory``. The exact search is
+    most of a fit's cost on large data; with a cache, a second model, grid
+    point or ``GridSearchCV`` refit on the same rows (same neighbour strategy,
+    ``n_neighbors`` and ``random_state``) reads the targets instead of
+    searching again. None caches nothing.""",
     "runtime": """device : str or torch.device, default="auto"
     Where to train and predict: ``"auto"`` picks CUDA when available, else the
     CPU. The fitted model is kept on the CPU, so it pickles and unpickles on a

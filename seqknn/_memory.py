@@ -119,6 +119,7 @@ class MNkNNClassifier(_BaseMemory):
     %(stopping)s
     %(weights)s
     %(neighbors)s
+    %(memory_cache)s
     %(runtime)s
 
     Attributes
@@ -175,6 +176,7 @@ class MNkNNClassifier(_BaseMemory):
         class_weight=None,
         warm_start=False,
         neighbors="exact",
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -204,6 +206,7 @@ class MNkNNClassifier(_BaseMemory):
         self.temperature = temperature
         self.alpha = alpha
         self.neighbors = neighbors
+        self.memory = memory
 
 
 @fill_doc
@@ -230,6 +233,7 @@ class MNkNNVecClassifier(_BaseMemory):
     %(stopping)s
     %(weights)s
     %(neighbors)s
+    %(memory_cache)s
     %(runtime)s
 
     Attributes
@@ -284,6 +288,7 @@ class MNkNNVecClassifier(_BaseMemory):
         class_weight=None,
         warm_start=False,
         neighbors="exact",
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -314,6 +319,7 @@ class MNkNNVecClassifier(_BaseMemory):
         self.alpha = alpha
         self.vector_weight = vector_weight
         self.neighbors = neighbors
+        self.memory = memory
 
 
 @fill_doc

@@ -164,6 +164,7 @@ class V2VSLSSampler(_BaseNeighborSampler):
     %(early_stopping_seq2seq)s
     %(stopping)s
     %(neighbors)s
+    %(memory_cache)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
     verbose : int, default=0
@@ -227,6 +228,7 @@ class V2VSLSSampler(_BaseNeighborSampler):
         n_iter_no_change=10,
         tol=1e-4,
         neighbors="exact",
+        memory=None,
         device="auto",
         verbose=0,
     ):
@@ -250,6 +252,7 @@ class V2VSLSSampler(_BaseNeighborSampler):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.neighbors = neighbors
+        self.memory = memory
         self.device = device
         self.verbose = verbose
 
@@ -285,6 +288,7 @@ class MNkNNVecSampler(_BaseNeighborSampler):
     %(early_stopping_memory)s
     %(stopping)s
     %(neighbors)s
+    %(memory_cache)s
     device : str or torch.device, default="auto"
         Where to train and predict: ``"auto"`` picks CUDA when available.
     verbose : int, default=0
@@ -348,6 +352,7 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         n_iter_no_change=10,
         tol=1e-4,
         neighbors="exact",
+        memory=None,
         device="auto",
         verbose=0,
     ):
@@ -373,5 +378,6 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.neighbors = neighbors
+        self.memory = memory
         self.device = device
         self.verbose = verbose

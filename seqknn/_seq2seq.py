@@ -96,6 +96,7 @@ class V2LSClassifier(_BaseSeq2Seq):
     %(stopping)s
     %(weights)s
     %(neighbors)s
+    %(memory_cache)s
     %(runtime)s
 
     Attributes
@@ -154,6 +155,7 @@ class V2LSClassifier(_BaseSeq2Seq):
         class_weight=None,
         warm_start=False,
         neighbors="exact",
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -178,6 +180,7 @@ class V2LSClassifier(_BaseSeq2Seq):
         )
         self.n_neighbors = n_neighbors
         self.neighbors = neighbors
+        self.memory = memory
         self.hidden_size = hidden_size
         self.temperature = temperature
         self.alpha = alpha
@@ -202,6 +205,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
     %(stopping)s
     %(weights)s
     %(neighbors)s
+    %(memory_cache)s
     %(runtime)s
 
     Attributes
@@ -258,6 +262,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
         class_weight=None,
         warm_start=False,
         neighbors="exact",
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -282,6 +287,7 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
         )
         self.n_neighbors = n_neighbors
         self.neighbors = neighbors
+        self.memory = memory
         self.hidden_size = hidden_size
 
 
@@ -310,6 +316,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
     %(stopping)s
     %(weights)s
     %(neighbors)s
+    %(memory_cache)s
     %(runtime)s
 
     Attributes
@@ -371,6 +378,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
         class_weight=None,
         warm_start=False,
         neighbors="exact",
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -395,6 +403,7 @@ class V2VSLSClassifier(_BaseSeq2Seq):
         )
         self.n_neighbors = n_neighbors
         self.neighbors = neighbors
+        self.memory = memory
         self.hidden_size = hidden_size
         self.temperature = temperature
         self.alpha = alpha

@@ -139,7 +139,8 @@ def test_run_failing_mid_way_keeps_earlier_results(out, monkeypatch, capsys):
 
     monkeypatch.setattr(_protocol, "make_model", second_fails)
     with pytest.raises(RuntimeError, match="a fit failed"):
-        main([*QUICK, "--out", str(folder)])
+        # --overwrite: the same settings would take up the earlier rows.
+        main([*QUICK, "--out", str(folder), "--overwrite"])
     after = _files(folder)
     assert {p: after[p] for p in before} == before
     # The row that finished is kept, under another name.
@@ -157,7 +158,7 @@ def test_run_failing_before_any_row_leaves_no_file(out, monkeypatch):
 
     monkeypatch.setattr(_protocol, "make_model", fails)
     with pytest.raises(KeyboardInterrupt):
-        main([*QUICK, "--out", str(folder)])
+        main([*QUICK, "--out", str(folder), "--overwrite"])
     assert _files(folder) == before
 
 
@@ -170,7 +171,7 @@ def test_failing_figure_keeps_earlier_results(out, monkeypatch):
     monkeypatch.setattr(_cli, "bar_figure", fails)
     argv = [a for a in QUICK if a != "--no-figures"]
     with pytest.raises(ImportError):
-        main([*argv, "--out", str(folder)])
+        main([*argv, "--out", str(folder), "--overwrite"])
     after = _files(folder)
     assert {p: after[p] for p in before} == before
     assert not any(p.suffix == ".png" for p in after)

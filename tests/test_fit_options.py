@@ -8,6 +8,7 @@ import torch
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import recall_score
+from sklearn.neighbors import NearestNeighbors
 
 from seqknn import (
     MemN2NClassifier,
@@ -187,3 +188,29 @@ def test_verbose_says_why_training_stopped(blobs, capsys):
     best = int(np.argmin(clf.history_["val_true_label"])) + 1
     assert f"stopped early at epoch {clf.n_iter_}" in err
     assert f"kept epoch {best}'s weights" in err
+
+
+# ----------------------------------------------------------------- memory
+class CountingNeighbors(NearestNeighbors):
+    """Counts its fits: a fit is a neighbour search that was not cached."""
+
+    fits = 0
+
+    def fit(self, X, y=None):
+        type(self).fits += 1
+        return super().fit(X, y)
+
+
+def test_memory_reuses_the_neighbour_targets(blobs, tmp_path):
+    X, y = blobs
+    CountingNeighbors.fits = 0
+    search = dict(neighbors=CountingNeighbors(), memory=tmp_path)
+    first = make(V2LSClassifier, **search).fit(X, y)
+    make(V2LSClassifier, hidden_size=8, **search).fit(X, y)  # another grid point
+    make(V2VSLSClassifier, **search).fit(X, y)  # another model, same rows
+    assert CountingNeighbors.fits == 1
+    uncached = make(V2LSClassifier, neighbors=CountingNeighbors()).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), uncached.predict_proba(X))
+    make(V2LSClassifier, n_neighbors=3, **search).fit(X, y)
+    make(V2LSClassifier, **search).fit(X[:-1], y[:-1])
+    assert CountingNeighbors.fits == 4

@@ -19,6 +19,8 @@ from ..datasets import load_covtype, load_credit_default, load_kddcup99, load_se
 from ._models import MODELS, make_model, make_sampler
 
 DATASETS = ["credit", "kdd", "covtype", "sensit"]
+# The columns that name a row: a run makes one row per value of them.
+KEYS = ("dataset", "seed", "model", "classifier", "targets", "sampler")
 # A class needs this many samples for every part of the 80/10/10 split to get
 # some of it.
 MIN_CLASS_SIZE = 10
@@ -136,14 +138,39 @@ def score(selected, train, test, name):
     }
 
 
-def n_fits(experiment, config):
-    """The number of grid fits an experiment makes (for the progress bar)."""
-    per_seed = sum(len(grid(m, config)) for m in config.models)
-    if experiment == "out-of-core":
-        per_seed *= len(config.targets)
-    elif experiment == "oversampling":
-        per_seed *= len(config.samplers)
-    return per_seed * len(config.datasets) * len(config.seeds)
+def row_key(row):
+    """The identity of a result row: its values of :data:`KEYS`, as text."""
+    return tuple("" if row.get(k) is None else str(row[k]) for k in KEYS)
+
+
+def planned(experiment, config):
+    """The identities of the rows an experiment makes, in the order it makes them."""
+    for dataset in config.datasets:
+        for seed in config.seeds:
+            where = {"dataset": dataset, "seed": seed}
+            if experiment == "classification":
+                for name in config.models:
+                    yield where | {"model": name}
+            elif experiment == "out-of-core":
+                for name in config.models:
+                    for targets in config.targets:
+                        yield where | {"model": name, "targets": targets}
+            else:
+                for sampler in config.samplers:
+                    for name in config.models:
+                        yield where | {"classifier": name, "sampler": sampler}
+
+
+def n_fits(experiment, config, done=()):
+    """The number of grid fits an experiment makes (for the progress bar).
+
+    Rows whose :func:`row_key` is in ``done`` are not computed again.
+    """
+    return sum(
+        len(grid(row.get("model") or row["classifier"], config))
+        for row in planned(experiment, config)
+        if row_key(row) not in done
+    )
 
 
 def _splits(data, config, progress):
@@ -153,40 +180,64 @@ def _splits(data, config, progress):
             yield dataset, seed, *split(X, y, seed)
 
 
-def classification(data, config, progress):
-    """The paper's Table 2: every model on every data set."""
+def classification(data, config, progress, done=None):
+    """The paper's Table 2: every model on every data set.
+
+    A row whose :func:`row_key` is in ``done`` is not computed: ``done``'s row
+    is given in its place (so in every experiment).
+    """
+    done = done or {}
     for dataset, seed, train, val, test in _splits(data, config, progress):
         for name in config.models:
+            row = {"dataset": dataset, "seed": seed, "model": name}
+            if row_key(row) in done:
+                yield done[row_key(row)]
+                continue
             selected = select(name, seed, config, train, val, progress)
-            yield {"dataset": dataset, "seed": seed, "model": name} | score(
-                selected, train, test, name
-            )
+            yield row | score(selected, train, test, name)
 
 
-def out_of_core(data, config, progress):
+def out_of_core(data, config, progress, done=None):
     """The paper's Table 3: exact against Algorithm-1 neighbour targets."""
+    done = done or {}
     for dataset, seed, train, val, test in _splits(data, config, progress):
         for name in config.models:
             for targets in config.targets:
-                selected = select(name, seed, config, train, val, progress, targets)
                 row = {"dataset": dataset, "seed": seed, "model": name}
-                yield row | {"targets": targets} | score(selected, train, test, name)
+                row |= {"targets": targets}
+                if row_key(row) in done:
+                    yield done[row_key(row)]
+                    continue
+                selected = select(name, seed, config, train, val, progress, targets)
+                yield row | score(selected, train, test, name)
 
 
-def oversampling(data, config, progress, snapshots=None):
+def oversampling(data, config, progress, snapshots=None, done=None):
     """The paper's Table 5: classifiers trained on oversampled training parts.
 
     The training part is standardised (the scaler fitted on it), resampled to
     balanced classes by each sampler, and each classifier's grid point is chosen
     on the (not resampled) validation part. ``snapshots``, a dict, receives for
     each data set's first seed the training part and every sampler's synthetic
-    samples (for the t-SNE figure). A sampler that fails on a split is left
-    out of it, with a note in ``config.notes``.
+    samples (for the t-SNE figure): that resampling is done even when every
+    row of it is in ``done``. A sampler that fails on a split is left out of
+    it, with a note in ``config.notes``.
     """
+    done = done or {}
     for dataset, seed, train, val, test in _splits(data, config, progress):
         scaler = StandardScaler().fit(train[0])
         train, val, test = [(scaler.transform(X), y) for X, y in (train, val, test)]
         for sampler_name in config.samplers:
+            rows = [
+                {"dataset": dataset, "seed": seed, "classifier": name}
+                | {"sampler": sampler_name}
+                for name in config.models
+            ]
+            todo = [row for row in rows if row_key(row) not in done]
+            snapshot = snapshots is not None and seed == config.seeds[0]
+            if not todo and not snapshot:
+                yield from (done[row_key(row)] for row in rows)
+                continue
             sampler = make_sampler(sampler_name, seed, config)
             try:
                 resampled, resample_s = (
@@ -198,19 +249,23 @@ def oversampling(data, config, progress, snapshots=None):
                 config.notes.append(
                     f"{sampler_name} failed on {dataset}, seed {seed}: {exc}"
                 )
-                progress.update(sum(len(grid(m, config)) for m in config.models))
+                progress.update(sum(len(grid(r["classifier"], config)) for r in todo))
+                yield from (done[row_key(r)] for r in rows if row_key(r) in done)
                 continue
-            if snapshots is not None and seed == config.seeds[0]:
+            if snapshot:
                 new = slice(len(train[1]), None)
                 snapshots.setdefault(dataset, {"train": train})[sampler_name] = (
                     resampled[0][new],
                     resampled[1][new],
                 )
-            for name in config.models:
+            for row in rows:
+                if row_key(row) in done:
+                    yield done[row_key(row)]
+                    continue
+                name = row["classifier"]
                 selected = select(name, seed, config, resampled, val, progress)
-                row = {"dataset": dataset, "seed": seed, "classifier": name}
                 yield (
                     row
-                    | {"sampler": sampler_name, "resample_s": resample_s}
+                    | {"resample_s": resample_s}
                     | score(selected, resampled, test, name)
                 )
