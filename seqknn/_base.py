@@ -635,9 +635,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         masks of a module whose dropout is left on (Monte Carlo dropout).
         """
         if module is None:
-            device = resolve_device(self.device)
-            dtype = torch.float64 if device.type == "cpu" else torch.float32
-            module = copy.deepcopy(self.module_).to(device, dtype)
+            module = self._prediction_module()
         param = next(module.parameters())
         for start in range(0, len(X_std), _PREDICT_BATCH):
             batch = X_std[start : start + _PREDICT_BATCH]
@@ -649,6 +647,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             # Yielded outside inference mode: a caller that stops early (an
             # error while it handles a batch) must not leave autograd off.
             yield outputs
+
+    def _prediction_module(self):
+        """A copy of ``module_`` on the configured device, in evaluation mode."""
+        device = resolve_device(self.device)
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
+        return copy.deepcopy(self.module_).to(device, dtype).eval()
 
     def _forward(self, X_std, module=None, generator=None):
         """All the module's outputs on ``X_std``, as numpy arrays."""
@@ -707,7 +711,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return self.classes_[proba.argmax(axis=1)]
 
     @available_if(lambda est: est._predicts_neighbors)
-    def predict_neighbors(self, X):
+    def predict_neighbors(self, X, *, dropout_seed=None):
         """Predict, for each sample, the labels and vectors of its K neighbours.
 
         These are the sequences the network was trained to produce: the labels
@@ -718,18 +722,36 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples.
+        dropout_seed : int, default=None
+            If given, predict with the network's dropout on, its masks drawn
+            from this seed (Monte Carlo dropout): each seed gives other
+            plausible neighbours, as the samplers use to generate more
+            synthetic samples. By default dropout is off and the prediction
+            deterministic.
 
         Returns
         -------
         result : Bunch
-            ``labels``, ndarray of shape (n_samples, K): predicted label of the
-            t-th neighbour. ``label_proba``, ndarray of shape (n_samples, K,
-            n_classes) or None: Y_t^P, for models with a label head.
-            ``vectors``, ndarray of shape (n_samples, K, n_features) or None:
-            X_t^P in the units of the training data, for models with a vector
-            head.
+            With the fields:
+
+            - ``labels``, ndarray of shape (n_samples, K): the predicted label
+              of the t-th neighbour;
+            - ``label_proba``, ndarray of shape (n_samples, K, n_classes) or
+              None: Y_t^P, for models with a label head;
+            - ``vectors``, ndarray of shape (n_samples, K, n_features) or
+              None: X_t^P in the units of the training data, for models with
+              a vector head.
         """
-        outputs = self._forward(self._validate_X_predict(X))
+        X_std = self._validate_X_predict(X)
+        module = generator = None
+        if dropout_seed is not None:
+            module = self._prediction_module()
+            for layer in module.modules():
+                if isinstance(layer, torch.nn.Dropout):
+                    layer.train()
+            device = next(module.parameters()).device
+            generator = torch.Generator(device).manual_seed(int(dropout_seed))
+        outputs = self._forward(X_std, module, generator)
         label_proba = vectors = None
         if "log_proba" in outputs:
             label_proba = np.exp(outputs["log_proba"].astype(np.float64))

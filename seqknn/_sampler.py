@@ -6,11 +6,9 @@ imbalanced-learn samplers train the model on (X, y) and add predicted vectors
 labelled with a class that needs samples until every class has its target count.
 """
 
-import copy
 import warnings
 
 import numpy as np
-import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from sklearn.utils import check_random_state
@@ -67,32 +65,26 @@ class _BaseNeighborSampler(BaseOverSampler):
             return X.copy(), y.copy()
         model = self._model(rng.randint(np.iinfo(np.int32).max)).fit(X, y)
         self.estimator_ = model
-        X_std = model.scaler_.transform(X).astype(np.float32)
-        codes = {c: int(np.searchsorted(model.classes_, c)) for c in needs}
 
-        module = copy.deepcopy(model.module_).double().eval()
         found = {c: [] for c in needs}
         missing = dict(needs)
         for round_ in range(_MAX_ROUNDS):
-            if round_ == 1:
-                # Later passes sample the network's dropout (MC dropout): the
-                # same seeds then give new vectors and labels.
-                for layer in module.modules():
-                    if isinstance(layer, torch.nn.Dropout):
-                        layer.train()
-            generator = torch.Generator().manual_seed(
-                int(rng.randint(np.iinfo(np.int32).max))
+            # Later passes sample the network's dropout (MC dropout): the same
+            # seeds then give new vectors and labels.
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            predicted = model.predict_neighbors(
+                X, dropout_seed=seed if round_ else None
             )
-            outputs = model._forward(X_std, module, generator)
-            labels = outputs["log_proba"].argmax(axis=2)
             for c in list(missing):
-                seeds, steps = np.nonzero(labels == codes[c])
+                seeds, steps = np.nonzero(predicted.labels == c)
                 if self.generation == "interpolate":
                     own = y[seeds] == c
                     seeds, steps = seeds[own], steps[own]
                 pick = rng.permutation(len(seeds))[: missing[c]]
                 found[c].append(
-                    self._synthesise(X_std, outputs, seeds[pick], steps[pick], rng)
+                    self._synthesise(
+                        X, predicted.vectors, seeds[pick], steps[pick], rng
+                    )
                 )
                 missing[c] -= len(pick)
                 if missing[c] == 0:
@@ -109,24 +101,23 @@ class _BaseNeighborSampler(BaseOverSampler):
                 stacklevel=3,
             )
             seeds = rng.choice(np.flatnonzero(y == c), n)
-            steps = rng.randint(outputs["vectors"].shape[1], size=n)
-            found[c].append(self._synthesise(X_std, outputs, seeds, steps, rng))
+            steps = rng.randint(predicted.vectors.shape[1], size=n)
+            found[c].append(self._synthesise(X, predicted.vectors, seeds, steps, rng))
 
-        new_std = np.concatenate([v for c in needs for v in found[c]])
+        new_X = np.concatenate([v for c in needs for v in found[c]])
         # Never far outside the data they came from, whatever the network
         # predicts: each feature stays within its range in X.
-        new_std = np.clip(new_std, X_std.min(axis=0), X_std.max(axis=0))
-        new_X = model.scaler_.inverse_transform(new_std).astype(X.dtype, copy=False)
+        new_X = np.clip(new_X, X.min(axis=0), X.max(axis=0)).astype(X.dtype)
         new_y = np.concatenate([np.full(needs[c], c, dtype=y.dtype) for c in needs])
         return np.vstack([X, new_X]), np.concatenate([y, new_y])
 
-    def _synthesise(self, X_std, outputs, seeds, steps, rng):
-        """Synthetic samples (standardised) from seed samples and decoder steps."""
-        vectors = outputs["vectors"][seeds, steps]
+    def _synthesise(self, X, vectors, seeds, steps, rng):
+        """Synthetic samples from seed samples and the steps of their prediction."""
+        chosen = vectors[seeds, steps]
         if self.generation == "paper":
-            return vectors
+            return chosen
         gap = rng.uniform(size=(len(seeds), 1))
-        return X_std[seeds] + gap * (vectors - X_std[seeds])
+        return X[seeds] + gap * (chosen - X[seeds])
 
 
 _GENERATION = {"generation": [StrOptions({"paper", "interpolate"})]}

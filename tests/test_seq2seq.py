@@ -320,3 +320,18 @@ def test_diverging_training_stops_with_a_clear_error(blobs):
     clf = V2VSClassifier(**{**FAST, "learning_rate": 1e30, "batch_norm": False})
     with pytest.raises(ValueError, match="Training diverged.*Lower learning_rate"):
         clf.fit(X, y)
+
+
+def test_predict_neighbors_with_monte_carlo_dropout(blobs):
+    X, y = blobs
+    clf = V2VSLSClassifier(**{**FAST, "dropout": 0.3}).fit(X, y)
+    plain = clf.predict_neighbors(X[:20]).vectors
+    np.testing.assert_array_equal(clf.predict_neighbors(X[:20]).vectors, plain)
+    first = clf.predict_neighbors(X[:20], dropout_seed=1).vectors
+    np.testing.assert_array_equal(
+        clf.predict_neighbors(X[:20], dropout_seed=1).vectors, first
+    )
+    assert not np.allclose(first, plain)
+    assert not np.allclose(clf.predict_neighbors(X[:20], dropout_seed=2).vectors, first)
+    # The fitted module itself is left in evaluation mode.
+    assert not clf.module_.training
