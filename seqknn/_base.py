@@ -476,7 +476,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         memory = os.fspath(memory) if isinstance(memory, os.PathLike) else memory
         search = check_memory(memory).cache(training_neighbors)
         neighbors = search(
-            X_std, self.n_neighbors, self.neighbors, seed, candidates=train_idx
+            X_std,
+            self.n_neighbors,
+            self.neighbors,
+            seed,
+            candidates=train_idx,
+            device=str(resolve_device(self.device)),
         )
         return torch.from_numpy(neighbors)
 
@@ -649,8 +654,12 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             yield outputs
 
     def _prediction_module(self):
-        """A copy of ``module_`` on the configured device, in evaluation mode."""
-        device = resolve_device(self.device)
+        """A copy of ``module_`` on the configured device, in evaluation mode.
+
+        A model fitted on a GPU and unpickled where there is none predicts on
+        the CPU, with a warning.
+        """
+        device = resolve_device(self.device, fallback=True)
         dtype = torch.float64 if device.type == "cpu" else torch.float32
         return copy.deepcopy(self.module_).to(device, dtype).eval()
 

@@ -1,12 +1,17 @@
 """Which torch device an estimator or a search runs on."""
 
+import warnings
+
 import torch
 
 
-def resolve_device(device):
+def resolve_device(device, *, fallback=False):
     """``torch.device`` for the estimator's ``device`` parameter.
 
-    ``"auto"`` is CUDA when a GPU is visible, else the CPU.
+    ``"auto"`` is CUDA when a GPU is visible, else the CPU. With ``fallback``
+    (prediction with a model fitted on a GPU, unpickled where there is none),
+    a CUDA device that is not available gives a warning and the CPU instead of
+    an error, as skorch does.
     """
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -22,9 +27,24 @@ def resolve_device(device):
             f"device={device!r} is a {resolved.type!r} device, which seqknn does "
             "not support; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
         )
-    if resolved.type == "cuda" and not torch.cuda.is_available():
+    if resolved.type != "cuda":
+        return resolved
+    if not torch.cuda.is_available():
+        if fallback:
+            warnings.warn(
+                f"device={device!r} but no CUDA GPU is available to PyTorch "
+                "here: computing on the CPU instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
         raise ValueError(
             f"device={device!r} asks for CUDA but no CUDA GPU is available to "
             "PyTorch here; use device='auto' or device='cpu'."
+        )
+    if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} names GPU {resolved.index}, but PyTorch sees "
+            f"{torch.cuda.device_count()} GPU(s), numbered from 0."
         )
     return resolved

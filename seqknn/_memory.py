@@ -17,6 +17,27 @@ from ._docstrings import fill_doc
 from ._losses import mean_step_log_proba, true_label_loss
 from ._networks import MemoryKNN
 
+
+def draw_without_replacement(n, size, generator, device):
+    """``size`` distinct indices below ``n``, a uniformly random subset.
+
+    ``randperm(n)[:size]`` costs O(n) per minibatch, so O(n^2 / batch_size)
+    per epoch on large data. When ``size`` is small against ``n``, 2 x size
+    indices drawn with replacement hold ``size`` distinct ones with
+    overwhelming probability; a random ``size`` of those distinct ones is a
+    uniformly random subset (any set of distinct draws is as likely as any
+    other of its size). The order does not matter: attention over a memory
+    ignores it.
+    """
+    options = {"generator": generator, "device": device}
+    if n <= 4 * size:
+        return torch.randperm(n, **options)[:size]
+    while True:
+        distinct = torch.randint(n, (2 * size,), **options).unique()
+        if len(distinct) >= size:
+            return distinct[torch.randperm(len(distinct), **options)[:size]]
+
+
 _MEMORY = {
     "memory_size": [Interval(Integral, 1, None, closed="left")],
     "n_memory_draws": [Interval(Integral, 1, None, closed="left")],
@@ -76,10 +97,11 @@ class _BaseMemory(BaseKNNNetwork):
     def _run_module(self, module, x, *, pool=None, generator=None):
         if pool is not None and module.training:
             rows, labels, candidates = pool
-            drawn = torch.randperm(
-                len(candidates), device=candidates.device, generator=generator
-            )
-            drawn = candidates[drawn[: self.memory_.shape[1]]]
+            drawn = candidates[
+                draw_without_replacement(
+                    len(candidates), self.memory_.shape[1], generator, x.device
+                )
+            ]
             return module(x, rows(drawn), labels[drawn], generator)
         memories = torch.from_numpy(self.memory_).to(x)
         memory_labels = torch.from_numpy(self.memory_labels_).to(x.device)

@@ -43,7 +43,12 @@ def _exclude_self(indices):
 
 
 def training_neighbors(
-    X, n_neighbors, neighbors="exact", random_state=None, candidates=None
+    X,
+    n_neighbors,
+    neighbors="exact",
+    random_state=None,
+    candidates=None,
+    device="cpu",
 ):
     """Indices of the ``n_neighbors`` nearest other training samples, nearest first.
 
@@ -68,6 +73,10 @@ def training_neighbors(
         never the targets of training samples; every sample, validation ones
         included, gets neighbours among the candidates.
 
+    device : str or torch.device, default="cpu"
+        Where the ``"exact"`` search runs; the estimators pass their own
+        device, so that a GPU fit searches its targets on the GPU.
+
     Returns
     -------
     indices : ndarray of shape (n_samples, n_neighbors), dtype int64
@@ -85,7 +94,7 @@ def training_neighbors(
            [2, 1]])
     """
     if isinstance(neighbors, str) and neighbors == "exact":
-        search = ExactNeighbors()
+        search = ExactNeighbors(device=device)
     else:
         # safe=False: an object without get_params is deep-copied instead.
         search = clone(neighbors, safe=False)
@@ -420,7 +429,9 @@ class ExactNeighbors(_BaseNeighbors):
 
     def _torch_candidates(self, n_candidates):
         """A function: float32 queries -> their n_candidates closest rows."""
-        device = resolve_device(self.device)
+        # A search fitted on a GPU and unpickled without one (V2VS's vote
+        # index) runs on the CPU, with a warning.
+        device = resolve_device(self.device, fallback=True)
         block_rows = max(1, _TILE // self.query_block_size // _GROUP) * _GROUP
         blocks = None
         if not is_lazy(self._fit_X):  # in memory: moved to the device once

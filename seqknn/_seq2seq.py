@@ -30,7 +30,7 @@ class VectorVoteMixin:
         self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
 
     def _finish_fit(self, X_std, y_encoded):
-        self._vote_index = ExactNeighbors().fit(X_std)
+        self._vote_index = ExactNeighbors(device=self.device).fit(X_std)
         self._vote_labels = y_encoded
 
     def _step_labels(self, outputs):

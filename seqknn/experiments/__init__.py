@@ -15,7 +15,9 @@ small grid, macro- and weighted F1 on the test part, and paired t-tests at the
 5% level against kNN (or no resampling, or exact targets) and against the best
 benchmark. Every run writes ``results.csv``, ``summary.md`` and PNG figures
 (``pip install 'seqknn[experiments]'`` installs matplotlib, XGBoost and
-LightGBM).
+LightGBM). A run continues where one with the same settings and output folder
+stopped; ``report`` rebuilds ``summary.md`` and the figures from
+``results.csv``.
 """
 
 from ._cli import main

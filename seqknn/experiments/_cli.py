@@ -189,10 +189,10 @@ def _parser():
         description="Run the experiments of Xu & Klabjan's paper on seqknn's models: "
         "results.csv (one row per data set, seed and model), summary.md (the "
         "tables, with t-tests) and PNG figures in the output folder. Each row is "
-        "kept as it finishes: running a command again with the same --out "
-        "continues where it stopped, computing only the rows that are missing "
-        "(--overwrite starts afresh). 'report' rebuilds summary.md and the "
-        "figures from results.csv.",
+        "kept as it finishes: the same command with the same --out continues "
+        "where it stopped, computing only the missing rows (other settings are "
+        "refused; --overwrite starts afresh). 'report' rebuilds summary.md and "
+        "the figures from results.csv alone.",
     )
     commands = parser.add_subparsers(dest="experiment", required=True)
     sub = commands.add_parser(
@@ -754,6 +754,9 @@ def main(argv=None):
     data = _load(args)
     _check_data(args, data, error)
     args.out.mkdir(parents=True, exist_ok=True)
+    # Neighbour targets, searched once per training part (memory= of the
+    # networks); kept for a re-run that continues an interrupted one.
+    args.memory = str(args.out / "cache")
     outputs, log = _Outputs(args.out), _RowLog(args.out)
     try:
         obsolete = _run(args, data, outputs, log)

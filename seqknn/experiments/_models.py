@@ -81,7 +81,13 @@ def _network(cls):
         if config.max_epochs is not None:
             params["max_epochs"] = config.max_epochs
         if cls is not seqknn.MemN2NClassifier:
-            params.update(n_neighbors=N_NEIGHBORS, neighbors=neighbors)
+            # The neighbour targets of a seed's training part are searched
+            # once and cached for every model and grid point.
+            params.update(
+                n_neighbors=N_NEIGHBORS,
+                neighbors=neighbors,
+                memory=getattr(config, "memory", None),
+            )
         return cls(device=config.device, random_state=seed, **params)
 
     return make
@@ -191,7 +197,11 @@ def make_sampler(name, seed, config):
     if name in ("SMOTE", "ADASYN"):
         return {"SMOTE": SMOTE, "ADASYN": ADASYN}[name](random_state=seed)
     sampler = {"V2VSLS": seqknn.V2VSLSSampler, "MNkNN_VEC": seqknn.MNkNNVecSampler}
-    params = {"device": config.device, "random_state": seed}
+    params = {
+        "device": config.device,
+        "random_state": seed,
+        "memory": getattr(config, "memory", None),
+    }
     if config.max_epochs is not None:
         params["max_epochs"] = config.max_epochs
     return sampler[name](**params)
