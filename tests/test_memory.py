@@ -8,6 +8,7 @@ import torch
 from sklearn.datasets import make_blobs
 
 from seqknn import MemN2NClassifier, MNkNNClassifier, MNkNNVecClassifier
+from seqknn._memory import draw_without_replacement
 from seqknn._networks import MemoryKNN, attend
 
 FAST = dict(
@@ -220,3 +221,28 @@ def test_memn2n_is_trained_on_the_ground_truth_only(blobs):
     # No neighbour targets: fewer samples than hops is fine.
     small = MemN2NClassifier(memory_size=2, early_stopping=False, max_epochs=2)
     small.fit(X[:4], [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("n", [20, 5000])
+def test_memory_draws_are_distinct_uniform_subsets(n):
+    generator = torch.Generator().manual_seed(0)
+    counts = torch.zeros(n)
+    for _ in range(400):
+        drawn = draw_without_replacement(n, 16, generator, torch.device("cpu"))
+        assert len(drawn) == 16 and len(drawn.unique()) == 16
+        assert drawn.min() >= 0 and drawn.max() < n
+        counts[drawn] += 1
+    # Every index is drawn about 400 * 16 / n times: no part of the data is
+    # favoured (as taking the first of sorted distinct draws would do).
+    halves = counts.reshape(2, -1).sum(1)
+    assert abs(halves[0] - halves[1]) / halves.sum() < 0.05
+
+
+def test_a_model_fitted_on_a_gpu_predicts_on_a_cpu_only_machine(blobs, monkeypatch):
+    X, y = blobs
+    clf = MNkNNClassifier(random_state=0, **FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    clf.device = "cuda"  # as unpickled from a fit on a GPU
+    with pytest.warns(UserWarning, match="computing on the CPU instead"):
+        np.testing.assert_allclose(clf.predict_proba(X), expected)

@@ -131,3 +131,18 @@ def test_the_base_class_is_abstract():
 
     with pytest.raises(TypeError, match="abstract"):
         BaseKNNNetwork()
+
+
+def test_gpu_index_beyond_the_visible_gpus_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="names GPU 99, but PyTorch sees 1"):
+        resolve_device("cuda:99")
+
+
+def test_cuda_without_a_gpu_falls_back_to_the_cpu_when_asked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.warns(UserWarning, match="computing on the CPU instead"):
+        assert resolve_device("cuda", fallback=True).type == "cpu"
