@@ -183,6 +183,12 @@ def _parser():
     out.add_argument(
         "--no-progress", action="store_true", help="no progress bar on stderr"
     )
+    out.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="search the neighbour targets for every model and grid point "
+        "instead of once per training part (cached in OUT/cache)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="python -m seqknn.experiments",
@@ -756,7 +762,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     # Neighbour targets, searched once per training part (memory= of the
     # networks); kept for a re-run that continues an interrupted one.
-    args.memory = str(args.out / "cache")
+    args.memory = None if args.no_cache else str(args.out / "cache")
     outputs, log = _Outputs(args.out), _RowLog(args.out)
     try:
         obsolete = _run(args, data, outputs, log)
