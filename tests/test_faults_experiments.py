@@ -175,3 +175,16 @@ def test_failing_figure_keeps_earlier_results(out, monkeypatch):
     after = _files(folder)
     assert {p: after[p] for p in before} == before
     assert not any(p.suffix == ".png" for p in after)
+
+
+def test_cuda_errors_are_not_taken_for_a_failed_sampler():
+    import torch
+
+    assert _protocol._is_cuda_error(torch.cuda.OutOfMemoryError("out of memory"))
+    assert _protocol._is_cuda_error(
+        RuntimeError("CUDA error: device-side assert triggered")
+    )
+    # ADASYN's way of saying it cannot resample this data is noted, not raised.
+    assert not _protocol._is_cuda_error(
+        RuntimeError("Not any neigbours belong to the majority class.")
+    )

@@ -86,6 +86,11 @@ def _timed(seed, function, *args):
     return result, time.perf_counter() - start
 
 
+def _is_cuda_error(exc):
+    """Whether ``exc`` comes from CUDA (out of memory, a device-side assert)."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "CUDA" in str(exc)
+
+
 def grid(name, config):
     return MODELS[name].grid[:1] if config.quick else MODELS[name].grid
 
@@ -246,6 +251,11 @@ def oversampling(data, config, progress, snapshots=None, done=None):
                     else _timed(seed, sampler.fit_resample, *train)
                 )
             except (ValueError, RuntimeError) as exc:
+                # A sampler that cannot resample this data (ADASYN raises a
+                # RuntimeError) is noted; a CUDA error is not swallowed: after
+                # one, every later fit would fail too.
+                if _is_cuda_error(exc):
+                    raise
                 config.notes.append(
                     f"{sampler_name} failed on {dataset}, seed {seed}: {exc}"
                 )
