@@ -31,7 +31,8 @@ X = StandardScaler().fit_transform(X)
 samplers = {
     "SMOTE": SMOTE(random_state=0),
     "ADASYN": ADASYN(random_state=0),
-    "V2VSLS": V2VSLSSampler(random_state=0),
+    # The paper's rule, as in its Figure 5; the default interpolates instead.
+    "V2VSLS": V2VSLSSampler(generation="paper", random_state=0),
 }
 # The synthetic samples follow the originals in every resampled set.
 synthetic = {name: s.fit_resample(X, y)[0][len(X) :] for name, s in samplers.items()}

@@ -95,9 +95,15 @@ def test_class_weight_equals_the_same_sample_weights(Model, blobs):
 @pytest.mark.parametrize("Model", [V2LSClassifier, MNkNNClassifier])
 def test_balanced_class_weight_raises_minority_recall(Model, imbalanced):
     X, y = imbalanced
-    plain = make(Model, max_epochs=30).fit(X, y)
-    balanced = make(Model, max_epochs=30, class_weight="balanced").fit(X, y)
-    assert recall_score(y, balanced.predict(X)) > recall_score(y, plain.predict(X))
+
+    def recall(seed, **params):
+        clf = make(Model, max_epochs=30, random_state=seed, **params).fit(X, y)
+        return recall_score(y, clf.predict(X))
+
+    # Summed over seeds: one small network's recall varies a lot with its seed.
+    plain = sum(recall(seed) for seed in range(3))
+    balanced = sum(recall(seed, class_weight="balanced") for seed in range(3))
+    assert balanced > plain + 0.3
 
 
 def test_zero_weights_on_the_training_split_are_an_error(blobs):

@@ -201,6 +201,8 @@ def make_sampler(name, seed, config):
         "device": config.device,
         "random_state": seed,
         "memory": getattr(config, "memory", None),
+        # The paper's rule for its Table 5 (the samplers' default interpolates).
+        "generation": "paper",
     }
     if config.max_epochs is not None:
         params["max_epochs"] = config.max_epochs
