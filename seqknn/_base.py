@@ -21,6 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -443,18 +444,18 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         weights = check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if self.class_weight == "balanced":
-            counts = np.bincount(y_encoded, minlength=len(self.classes_))
-            per_class = len(y_encoded) / (len(self.classes_) * np.maximum(counts, 1))
-            weights = weights * per_class[y_encoded]
-        elif self.class_weight is not None:
+        if isinstance(self.class_weight, dict):
+            # scikit-learn's own message for these keys is misleading.
             unknown = set(self.class_weight) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(
                     f"class_weight has keys {sorted(map(repr, unknown))} that are "
                     f"not classes of y ({self.classes_.tolist()})."
                 )
-            per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+        if self.class_weight is not None:
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[y_encoded]
+            )
             weights = weights * per_class[y_encoded]
         mean = weights[train_idx].mean()
         if not mean > 0:

@@ -15,7 +15,12 @@ import numpy as np
 from sklearn.utils import check_array
 
 from ._compat import Interval, StrOptions
-from ._neighbors import _BaseNeighbors, block_kneighbors, candidate_blocks
+from ._neighbors import (
+    _BaseNeighbors,
+    block_kneighbors,
+    candidate_blocks,
+    check_batch_neighbors,
+)
 from ._optional import import_optional
 
 
@@ -291,22 +296,13 @@ class DaskNeighbors(_BaseNeighbors):
 
     def _candidate_tasks(self, dask, X, n_neighbors, return_distance):
         """One task per query block, searching its random candidate rows."""
-        n_seen = self.n_batches * self.samples_per_batch
-        self._check_n_neighbors(
-            n_neighbors,
-            n_seen,
-            of=(
-                f"samples a query sees (n_batches={self.n_batches} x "
-                f"samples_per_batch={self.samples_per_batch})"
-            ),
-            remedy="Raise n_batches or samples_per_batch.",
-        )
+        check_batch_neighbors(self, n_neighbors)
         # The draws of OutOfCoreNeighbors, so that the same seed and query
         # block size give the same neighbours.
         blocks = candidate_blocks(
             self.n_samples_fit_,
             X.shape[0],
-            n_seen,
+            self.n_batches * self.samples_per_batch,
             self.block_size,
             self.random_state,
         )

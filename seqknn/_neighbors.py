@@ -216,6 +216,23 @@ class _BaseNeighbors(BaseEstimator):
         return int(n_neighbors)
 
 
+def check_batch_neighbors(search, n_neighbors):
+    """``search._check_n_neighbors`` for Algorithm 1's searches.
+
+    A query of ``OutOfCoreNeighbors`` or ``DaskNeighbors``'s candidate mode
+    sees only ``n_batches x samples_per_batch`` samples.
+    """
+    return search._check_n_neighbors(
+        n_neighbors,
+        search.n_batches * search.samples_per_batch,
+        of=(
+            f"samples a query sees (n_batches={search.n_batches} x "
+            f"samples_per_batch={search.samples_per_batch})"
+        ),
+        remedy="Raise n_batches or samples_per_batch.",
+    )
+
+
 def block_kneighbors(queries, points, n_neighbors):
     """Exact ``n_neighbors`` nearest ``points`` of every query, both in memory.
 
@@ -643,22 +660,13 @@ class OutOfCoreNeighbors(_BaseNeighbors):
             Indices into the fitted data, closest first.
         """
         X = self._validate_queries(X)
-        n_seen = self.n_batches * self.samples_per_batch
-        n_neighbors = self._check_n_neighbors(
-            n_neighbors,
-            n_seen,
-            of=(
-                f"samples a query sees (n_batches={self.n_batches} x "
-                f"samples_per_batch={self.samples_per_batch})"
-            ),
-            remedy="Raise n_batches or samples_per_batch.",
-        )
+        n_neighbors = check_batch_neighbors(self, n_neighbors)
         indices = np.empty((len(X), n_neighbors), dtype=np.int64)
         distances = np.empty((len(X), n_neighbors)) if return_distance else None
         blocks = candidate_blocks(
             self.n_samples_fit_,
             len(X),
-            n_seen,
+            self.n_batches * self.samples_per_batch,
             self.query_block_size,
             self.random_state,
         )

@@ -12,6 +12,7 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.exceptions import NotFittedError
+from small_models import small
 
 import seqknn._base
 from seqknn import (
@@ -25,18 +26,10 @@ from seqknn import (
 )
 
 FAST = dict(batch_size=32, max_epochs=8, random_state=0)
-SMALL = {
-    V2LSClassifier: dict(hidden_size=16),
-    V2VSClassifier: dict(hidden_size=16),
-    V2VSLSClassifier: dict(hidden_size=16),
-    MNkNNClassifier: dict(embedding_size=16, memory_size=32),
-    MNkNNVecClassifier: dict(embedding_size=16, memory_size=32),
-    MemN2NClassifier: dict(embedding_size=16, memory_size=32),
-}
 
 
 def make(Model, **params):
-    return Model(**{**FAST, **SMALL[Model], **params})
+    return small(Model, **{**FAST, **params})
 
 
 @pytest.fixture(scope="module")

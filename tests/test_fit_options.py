@@ -9,31 +9,22 @@ from sklearn.datasets import make_blobs, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import recall_score
 from sklearn.neighbors import NearestNeighbors
+from small_models import SMALL, small
 
 from seqknn import (
-    MemN2NClassifier,
     MNkNNClassifier,
     MNkNNVecClassifier,
     V2LSClassifier,
-    V2VSClassifier,
     V2VSLSClassifier,
 )
 from seqknn._losses import knn_loss
 
 FAST = dict(batch_size=32, max_epochs=10, random_state=0)
-SMALL = {
-    V2LSClassifier: dict(hidden_size=16),
-    V2VSClassifier: dict(hidden_size=16),
-    V2VSLSClassifier: dict(hidden_size=16),
-    MNkNNClassifier: dict(embedding_size=16, memory_size=32),
-    MNkNNVecClassifier: dict(embedding_size=16, memory_size=32),
-    MemN2NClassifier: dict(embedding_size=16, memory_size=32),
-}
 ALL = list(SMALL)
 
 
 def make(Model, **params):
-    return Model(**{**FAST, **SMALL[Model], **params})
+    return small(Model, **{**FAST, **params})
 
 
 @pytest.fixture(scope="module")

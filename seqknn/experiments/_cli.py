@@ -381,6 +381,21 @@ def _parse(row, path, line):
     return parsed
 
 
+def _checked_results(path, error, remedy):
+    """:func:`_read_results`, with a parser error (ending in ``remedy``) for a
+    file that cannot be read or does not say which settings made its rows."""
+    try:
+        rows, cut = _read_results(path)
+    except (OSError, ValueError) as exc:
+        error(f"argument --out: {exc}: {remedy}")
+    if rows is None:
+        error(
+            f"argument --out: {path} does not say which settings made its rows "
+            f"(an earlier seqknn wrote it): {remedy}"
+        )
+    return rows, cut
+
+
 def _read_results(path):
     """The rows of a results file, and whether its last line was cut short.
 
@@ -428,15 +443,7 @@ def _previous(args, error):
     how = "pass --overwrite to replace them, or choose another --out"
     done = {}
     for path in files:
-        try:
-            rows, cut = _read_results(path)
-        except (OSError, ValueError) as exc:
-            error(f"argument --out: {exc}: {how}")
-        if rows is None:
-            error(
-                f"argument --out: {path} does not say which settings made its rows "
-                f"(an earlier seqknn wrote it): {how}"
-            )
+        rows, cut = _checked_results(path, error, how)
         if cut:
             print(
                 f"The last line of {path} was cut short: that row is computed again.",
@@ -867,15 +874,7 @@ def _report(args, error):
                 else ""
             )
         )
-    try:
-        rows, _ = _read_results(path)
-    except (OSError, ValueError) as exc:
-        error(f"argument --out: {exc}")
-    if rows is None:
-        error(
-            f"argument --out: {path} does not say which settings made its rows "
-            "(an earlier seqknn wrote it): run the experiment again"
-        )
+    rows, _ = _checked_results(path, error, "run the experiment again")
     if not rows:
         error(f"argument --out: {path} has no rows")
     if len({json.dumps(json.loads(r["config"]), sort_keys=True) for r in rows}) > 1:
