@@ -141,6 +141,23 @@ def main():
             f"{d} {t:.1f} s" for d, t in timings.items()
         )
 
+    @check("Algorithm 1's distances on the GPU, with the estimator's device")
+    def _():
+        search = seqknn.OutOfCoreNeighbors(random_state=0)
+        started = time.perf_counter()
+        clf = seqknn.V2LSClassifier(
+            neighbors=search, device=args.device, max_epochs=1, random_state=0
+        )
+        clf.fit(X_train[:100_000], y_train[:100_000])
+        found = {}
+        for device in (args.device, "cpu"):
+            search.set_params(device=device).fit(X_std)
+            found[device] = search.kneighbors(X_std[:20_000], 5)[1]
+        agree = np.mean(found[args.device] == found["cpu"])
+        if agree < 0.99:
+            raise AssertionError(f"only {agree:.4f} of the neighbours agree")
+        return f"fit {time.perf_counter() - started:.1f} s; agreement {agree:.4f}"
+
     fitted = {}
     for Model in (seqknn.V2VSLSClassifier, seqknn.MNkNNVecClassifier):
 

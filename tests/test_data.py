@@ -113,7 +113,7 @@ def test_memmap_fit_equals_in_memory_fit(make, data, memmap):
 def test_lazy_data_is_never_read_whole(data, monkeypatch):
     X, y = data
     monkeypatch.setattr(_data, "_CHUNK_BYTES", 50 * 6 * 8)  # 50 rows per chunk
-    monkeypatch.setattr(_base, "_PREDICT_BATCH", 100)
+    monkeypatch.setattr(_base, "_PREDICT_BATCH", {"cpu": 100, "accelerator": 100})
     source = RecordingRows(X)
     search = OutOfCoreNeighbors(n_batches=2, samples_per_batch=16, query_block_size=64)
     clf = V2VSLSClassifier(neighbors=search, **FAST).fit(source, y)
@@ -167,3 +167,34 @@ def test_fit_times(data):
     clf = V2VSLSClassifier(**FAST).fit(X, y)
     assert clf.fit_times_["neighbors"] > 0
     assert clf.fit_times_["training"] > clf.fit_times_["neighbors"]
+
+
+def test_read_ahead_keeps_order_and_reads_at_most_one_ahead():
+    consumed, read = [], []
+
+    def items():
+        for i in range(5):
+            consumed.append(i)
+            yield i
+
+    def square(i):
+        read.append(i)
+        return i * i
+
+    results = []
+    for value in _data.read_ahead(square, items()):
+        # While the caller holds result k, item k + 1 at most has been drawn.
+        assert len(consumed) <= len(results) + 2
+        results.append(value)
+    assert results == [0, 1, 4, 9, 16]
+    assert read == [0, 1, 2, 3, 4]
+
+
+def test_read_ahead_raises_the_readers_error():
+    def read(i):
+        if i == 2:
+            raise OSError("disk gone")
+        return i
+
+    with pytest.raises(OSError, match="disk gone"):
+        list(_data.read_ahead(read, range(5)))

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 
@@ -17,6 +17,7 @@ from seqknn import (
     ExactNeighbors,
     FaissNeighbors,
     OutOfCoreNeighbors,
+    _data,
     _neighbors,
 )
 from seqknn._neighbors import candidate_blocks, training_neighbors
@@ -221,16 +222,22 @@ def test_neighbours_among_candidates_only():
         training_neighbors(X, 3, candidates=candidates[:3])
 
 
-@pytest.mark.parametrize("backend", ["torch", "faiss"])
-def test_exact_neighbors_match_scikit_learn(backend, monkeypatch):
+@pytest.mark.parametrize(
+    "backend, skip_rows",
+    [("torch", True), ("torch", False), ("faiss", True)],
+    ids=["torch", "torch-accelerator-path", "faiss"],
+)
+def test_exact_neighbors_match_scikit_learn(backend, skip_rows, monkeypatch):
     if backend == "faiss":
         pytest.importorskip("faiss")
     rng = np.random.RandomState(0)
     X = rng.normal(size=(500, 7)).astype(np.float32)
     queries = rng.normal(size=(130, 7)).astype(np.float32)
     expected = NearestNeighbors(algorithm="brute").fit(X).kneighbors(queries, 9)
-    # Several blocks of queries and of fitted samples (64 rows each).
-    monkeypatch.setattr(_neighbors, "_TILE", 64)
+    # Several blocks of queries and of fitted samples (64 rows each); without
+    # skip_rows, as on an accelerator, every row of every block is searched.
+    monkeypatch.setattr(_neighbors, "_TILE", {"cpu": 64, "accelerator": 64})
+    monkeypatch.setattr(_neighbors, "_SKIP_ROWS", {"cpu": skip_rows})
     search = ExactNeighbors(backend=backend, query_block_size=32).fit(X)
     distances, indices = search.kneighbors(queries, 9)
     np.testing.assert_array_equal(indices, expected[1])
@@ -251,11 +258,11 @@ def test_exact_neighbors_ties_and_precision(backend):
 
 
 class _Lazy:
-    """An on-disk-like array: shape, dtype and row reads, recording the largest."""
+    """An on-disk-like array: shape, dtype and row reads, recording them."""
 
     def __init__(self, array):
         self.array, self.shape, self.dtype = array, array.shape, array.dtype
-        self.largest = 0
+        self.largest = self.rows_read = 0
 
     def __len__(self):
         return len(self.array)
@@ -263,18 +270,24 @@ class _Lazy:
     def __getitem__(self, key):
         block = self.array[key]
         self.largest = max(self.largest, len(block))
+        self.rows_read += block.size // self.shape[1]
         return block
 
 
 def test_exact_neighbors_read_lazy_data_in_blocks(monkeypatch):
     X = np.random.RandomState(1).normal(size=(300, 3))
-    monkeypatch.setattr(_neighbors, "_TILE", 50 * 20)
+    monkeypatch.setattr(_neighbors, "_TILE", {"cpu": 50 * 20})
+    monkeypatch.setattr(_data, "_CHUNK_BYTES", 100 * 3 * 4)  # 100 queries a call
     lazy = _Lazy(X)
-    indices = ExactNeighbors(query_block_size=20).fit(lazy).kneighbors(lazy, 4)[1]
+    search = ExactNeighbors(query_block_size=20).fit(lazy)
+    indices = search.kneighbors(lazy, 4)[1]
     expected = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)[1]
     np.testing.assert_array_equal(indices, expected)
-    # Blocks of 64 fitted rows, 20 queries, 20 x 8 candidate rows re-ranked.
+    # Blocks of 64 fitted rows, 100 queries, 20 x 8 candidate rows re-ranked.
     assert lazy.largest <= 160 < len(X)
+    # The fitted rows are read once per 100 queries, not once per 20: three
+    # passes, plus the queries and the 300 x 8 candidates re-ranked.
+    assert lazy.rows_read == 3 * 300 + 300 + 300 * 8
 
 
 def test_exact_neighbors_errors():
@@ -296,7 +309,7 @@ def test_exact_neighbors_blocks_that_improve_no_row(monkeypatch):
     # Every row has K + 1 exact duplicates in the first block: no later block
     # can improve on them, and is skipped.
     X = np.repeat(np.random.RandomState(3).normal(size=(8, 2)), 16, axis=0)
-    monkeypatch.setattr(_neighbors, "_TILE", 64 * 64)
+    monkeypatch.setattr(_neighbors, "_TILE", {"cpu": 64 * 64})
     X = X[np.argsort(np.arange(len(X)) % 64, kind="stable")]
     indices = ExactNeighbors(query_block_size=64).fit(X).kneighbors(X, 5)[1]
     assert (np.linalg.norm(X[indices] - X[:, None], axis=2) == 0).all()
@@ -398,3 +411,43 @@ def test_exact_faiss_backend_builds_its_index_once_and_pickles(monkeypatch):
     built.clear()
     np.testing.assert_array_equal(switched.kneighbors(queries, 5)[1], first[1])
     assert len(built) == 1
+
+
+class _DeviceRecordingSearch(BaseEstimator):
+    """A brute-force search that records the device it was fitted with."""
+
+    def __init__(self, device=None):
+        self.device = device
+
+    def fit(self, X, y=None):
+        type(self).fitted_on = self.device
+        self._search = NearestNeighbors().fit(np.asarray(X))
+        return self
+
+    def kneighbors(self, X, n_neighbors, return_distance=True):
+        return self._search.kneighbors(X, n_neighbors, return_distance)
+
+
+@pytest.mark.parametrize(
+    "own, passed, expected",
+    [(None, "cuda:1", "cuda:1"), (None, "cpu", "cpu"), ("cpu", "cuda:1", "cpu")],
+)
+def test_a_search_without_a_device_runs_on_the_estimators(own, passed, expected):
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    search = _DeviceRecordingSearch(device=own)
+    indices = training_neighbors(X, 3, neighbors=search, device=passed)
+    assert _DeviceRecordingSearch.fitted_on == expected
+    assert search.device == own  # cloned, not set in place
+    np.testing.assert_array_equal(indices, training_neighbors(X, 3))
+
+
+def test_out_of_core_search_on_a_device_gives_the_same_neighbours():
+    X = np.random.RandomState(0).normal(size=(400, 3))
+    found = [
+        OutOfCoreNeighbors(n_batches=4, samples_per_batch=32, random_state=0, device=d)
+        .fit(X)
+        .kneighbors(X, 4)
+        for d in (None, "cpu")
+    ]
+    np.testing.assert_array_equal(found[0][1], found[1][1])
+    np.testing.assert_array_equal(found[0][0], found[1][0])
