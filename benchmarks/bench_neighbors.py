@@ -91,6 +91,55 @@ def recall(X, indices, exact_distances, chunk=10_000):
     return hits / indices.size
 
 
+def compare(X, k, rate, searches, sklearn_max):
+    """Print one table row per search of every sample's k nearest samples in X."""
+    n, d = X.shape
+    floor = 2 * n * n * d / (rate * 1e9)
+    t_exact, exact_d, exact_i = timed(ExactNeighbors(backend="torch"), X, k)
+    t_sklearn = None
+
+    def report(name, seconds, found, exact=False):
+        speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"
+        of_floor = f"{seconds / floor:.2f}" if exact else "-"
+        print(
+            f"| {n:,} | {d} | {name} | {seconds:.1f} | {speedup} | "
+            f"{seconds / t_exact:.3f} | {of_floor} | "
+            f"{recall(X, found, exact_d):.3f} |",
+            flush=True,
+        )
+
+    if "sklearn" in searches and n <= sklearn_max:
+        t_sklearn, _, found = timed(NearestNeighbors(algorithm="brute"), X, k)
+        assert recall(X, found, exact_d) == 1.0
+        report("scikit-learn brute", t_sklearn, found, exact=True)
+    report('ExactNeighbors(backend="torch")', t_exact, exact_i, exact=True)
+    if "exact-faiss" in searches:
+        seconds, _, found = timed(ExactNeighbors(backend="faiss"), X, k)
+        report('ExactNeighbors(backend="faiss")', seconds, found, exact=True)
+    if "out-of-core" in searches:
+        seconds, _, found = timed(OutOfCoreNeighbors(random_state=0), X, k)
+        report("OutOfCoreNeighbors (R=50, B=64)", seconds, found)
+    for name, deduplicate in [("faiss", True), ("faiss-all-rows", False)]:
+        if name not in searches:
+            continue
+        from seqknn import FaissNeighbors
+
+        search = FaissNeighbors(deduplicate=deduplicate, random_state=0)
+        seconds, _, found = timed(search, X, k)
+        rows = (
+            f"{search.n_distinct_fit_:,} distinct rows" if deduplicate else "all rows"
+        )
+        report(
+            f"FaissNeighbors ({search.index_type_.upper()}, nlist={search.nlist_}, "
+            f"nprobe={search.nprobe}; {rows})",
+            seconds,
+            found,
+        )
+
+
+SEARCHES = ("sklearn", "exact-faiss", "out-of-core", "faiss", "faiss-all-rows")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -104,9 +153,21 @@ def main(argv=None):
         default=100_000,
         help="largest n for scikit-learn's search (it grows as n^2)",
     )
-    parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument(
+        "--searches",
+        nargs="+",
+        choices=SEARCHES,
+        default=list(SEARCHES),
+        help="searches to run besides ExactNeighbors(backend='torch'), the "
+        "reference, which always runs (default: all)",
+    )
+    parser.add_argument(
+        "--no-faiss", action="store_true", help="skip the searches that need faiss"
+    )
     args = parser.parse_args(argv)
-    k = args.n_neighbors + 1
+    searches = set(args.searches)
+    if args.no_faiss:
+        searches -= {"exact-faiss", "faiss", "faiss-all-rows"}
 
     X_all = training_split(args.kdd_path)
     rate = gemm_rate(X_all[:100_000])
@@ -118,54 +179,12 @@ def main(argv=None):
     )
     print("command: python " + " ".join(sys.argv))
     print(
-        "\n| n | d | strategy | time (s) | vs scikit-learn | time / floor "
-        "| recall@K |\n|---|---|---|---|---|---|---|"
+        "\n| n | d | strategy | time (s) | vs scikit-learn | time / exact "
+        "| time / floor | recall@K |\n|---|---|---|---|---|---|---|---|"
     )
     for size in args.sizes:
         X = X_all if size == 0 else X_all[:size]
-        n, d = X.shape
-        floor = 2 * n * n * d / (rate * 1e9)
-        row = f"| {n:,} | {d} |"
-        t_exact, exact_d, _ = timed(ExactNeighbors(backend="torch"), X, k)
-        t_sklearn = None
-        if n <= args.sklearn_max:
-            t_sklearn, _, ref_i = timed(NearestNeighbors(algorithm="brute"), X, k)
-            assert recall(X, ref_i, exact_d) == 1.0
-            print(
-                f"{row} scikit-learn brute | {t_sklearn:.1f} | 1.00x | "
-                f"{t_sklearn / floor:.2f} | 1.000 |",
-                flush=True,
-            )
-        speedup = f"{t_sklearn / t_exact:.2f}x" if t_sklearn else "-"
-        print(
-            f'{row} ExactNeighbors(backend="torch") | {t_exact:.1f} | {speedup} | '
-            f"{t_exact / floor:.2f} | 1.000 |",
-            flush=True,
-        )
-        if not args.no_faiss:
-            seconds, _, found = timed(ExactNeighbors(backend="faiss"), X, k)
-            speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"
-            print(
-                f'{row} ExactNeighbors(backend="faiss") | {seconds:.1f} | '
-                f"{speedup} | {seconds / floor:.2f} | "
-                f"{recall(X, found, exact_d):.3f} |",
-                flush=True,
-            )
-        strategies = [
-            ("OutOfCoreNeighbors (R=50, B=64)", OutOfCoreNeighbors(random_state=0))
-        ]
-        if not args.no_faiss:
-            from seqknn import FaissNeighbors
-
-            strategies.append(("FaissNeighbors", FaissNeighbors(random_state=0)))
-        for name, search in strategies:
-            seconds, _, found = timed(search, X, k)
-            speedup = f"{t_sklearn / seconds:.2f}x" if t_sklearn else "-"
-            print(
-                f"{row} {name} | {seconds:.1f} | {speedup} | - | "
-                f"{recall(X, found, exact_d):.3f} |",
-                flush=True,
-            )
+        compare(X, args.n_neighbors + 1, rate, searches, args.sklearn_max)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,17 @@ def _faiss():
     return import_optional("faiss", "FaissNeighbors")
 
 
-def _row_blocks(X, block_rows):
-    """Yield (start, float32 C-contiguous rows) for consecutive blocks of rows of X."""
-    for start in range(0, X.shape[0], block_rows):
-        block = np.ascontiguousarray(X[start : start + block_rows], dtype=np.float32)
+def _row_blocks(X, block_rows, rows=None):
+    """Yield (first row, float32 C-contiguous rows) for consecutive blocks of X.
+
+    With ``rows`` (sorted row indices), the blocks are of ``X[rows]``, and the
+    first row is a position in ``rows``.
+    """
+    n_rows = X.shape[0] if rows is None else len(rows)
+    for start in range(0, n_rows, block_rows):
+        stop = start + block_rows
+        part = X[start:stop] if rows is None else X[rows[start:stop]]
+        block = np.ascontiguousarray(part, dtype=np.float32)
         if not np.isfinite(block).all():
             # check_array catches this for an ndarray; a lazy X is checked here,
             # a block at a time (faiss silently returns garbage for NaN).
@@ -43,6 +50,47 @@ def _row_blocks(X, block_rows):
                 "infinity; impute or drop them before searching neighbours."
             )
         yield start, block
+
+
+def _distinct(block):
+    """(positions of the first copies, inverse) of the distinct rows of a block.
+
+    ``block[first]`` are the distinct rows, in the order they first occur, and
+    ``block[first][inverse]`` is the block. Rows are compared by their bytes,
+    with -0.0 read as 0.0, so that rows are equal exactly when their values
+    are.
+    """
+    block = block + np.float32(0)  # a copy, in which -0.0 + 0.0 is 0.0
+    keys = block.view(np.dtype((np.void, block.shape[1] * 4))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()], keys
+
+
+def _distinct_rows(X, block_rows):
+    """(first rows, inverse) of the distinct rows of X, read a block at a time.
+
+    ``first_rows`` holds, in increasing order, the row where each distinct row
+    first occurs, and ``inverse[i]`` the distinct row that row i is a copy
+    of. A dictionary from each distinct row's bytes to its number joins the
+    blocks; it lives only during this call.
+    """
+    inverse = np.empty(X.shape[0], dtype=np.int64)
+    first_rows, seen = [], {}
+    for start, block in _row_blocks(X, block_rows):
+        first, block_inverse, keys = _distinct(block)
+        n_seen = len(seen)
+        # New rows are numbered n_seen, n_seen + 1, ... in order of occurrence.
+        ids = np.fromiter(
+            (seen.setdefault(key, len(seen)) for key in keys[first].tolist()),
+            dtype=np.int64,
+            count=len(first),
+        )
+        first_rows.append(start + first[ids >= n_seen])
+        inverse[start : start + len(block)] = ids[block_inverse]
+    return np.concatenate(first_rows), inverse
 
 
 class FaissNeighbors(_BaseNeighbors):
@@ -54,24 +102,48 @@ class FaissNeighbors(_BaseNeighbors):
     only the ``nprobe`` nearest of the ``nlist`` lists costs about
     n^1.5 d rather than the exact n^2 d. Euclidean distances throughout.
 
-    The data are read, added to the index and queried in blocks of rows of
-    about 64 MiB, so ``X`` can be an ndarray, a memmap, or any lazy on-disk
-    rows object with ``shape``, ``dtype``, ``len`` and row reads
-    ``X[a:b]`` / ``X[sorted_int_array]``; it is never read whole. The index
-    itself holds the vectors as float32 in memory (4 n d bytes).
+    Exact copies of a row are indexed once (``deduplicate=True``): ``fit``
+    collapses identical rows, the index holds the distinct rows, and each
+    distinct row a search finds stands for all its copies, at its distance.
+    A query's neighbours are the nearest copies, nearest first and, among
+    equal distances, the lowest index first; so a sample's copies (itself
+    among them) are its nearest neighbours, at distance 0, and the seqknn
+    estimators, which ask for K + 1 neighbours and drop the sample itself,
+    get K other copies where there are that many. Copies among the queries
+    are searched once per block of queries.
+
+    This is what makes the index pay off on duplicate-heavy data. The
+    network-intrusion training split (394,274 rows, 118 features) has
+    118,916 distinct rows, one of them 154,457 times: indexed whole, the
+    copies crowd a few lists that every query scans, and the IVF index took
+    294 s, slower than the exact search (218 s). On the distinct rows the
+    largest of the 345 lists holds 2,347 vectors, and the search took
+    18.2 s against 347.8 s for the exact :class:`~seqknn.ExactNeighbors`
+    (measured together, 5% of its time), recall@6 1.000
+    (``benchmarks/bench_neighbors.py --sizes 0``).
+
+    The data are read, deduplicated, added to the index and queried in blocks
+    of rows of about 64 MiB, so ``X`` can be an ndarray, a memmap, or any lazy
+    on-disk rows object with ``shape``, ``dtype``, ``len`` and row reads
+    ``X[a:b]`` / ``X[sorted_int_array]``; it is never read whole (``fit``
+    reads it twice: once to find the distinct rows, once to add them). Memory:
+    the index holds the distinct rows as float32 (4 d bytes each), the table
+    of copies 8 bytes per sample and per distinct row; while ``fit`` runs, a
+    dictionary from each distinct row's bytes to its number joins the blocks
+    (about 4 d + 100 bytes per distinct row), freed when ``fit`` returns.
 
     Parameters
     ----------
     index : {"auto", "ivf", "flat"}, default="auto"
         ``"flat"``: exact search (``faiss.IndexFlatL2``). ``"ivf"``: IVF-Flat
         (``faiss.IndexIVFFlat``), approximate. ``"auto"``: ``"flat"`` below
-        10,000 fitted samples, where exact search is as fast, ``"ivf"`` from
-        there on.
+        10,000 distinct fitted rows, where exact search is as fast, ``"ivf"``
+        from there on.
     nlist : int or None, default=None
-        Number of IVF lists (k-means centroids). None: round(sqrt(n_samples)),
-        at most n_samples // 39 (faiss wants 39 training points per list).
-        faiss suggests 4 to 16 sqrt(n) for indexes queried many times; here
-        every training sample is queried once, and the k-means training
+        Number of IVF lists (k-means centroids). None: round(sqrt(m)) for the
+        m distinct rows, at most m // 39 (faiss wants 39 training points per
+        list). faiss suggests 4 to 16 sqrt(m) for indexes queried many times;
+        here every training sample is queried once, and the k-means training
         (which grows as nlist^2) outweighs the faster queries of more lists:
         on 100,000 covtype rows 4 sqrt(n) lists took 10 s to train against
         1 s, for the same recall at nprobe >= 16.
@@ -79,8 +151,16 @@ class FaissNeighbors(_BaseNeighbors):
         Number of lists searched per query: higher is slower and closer to
         exact (``nprobe=nlist`` is exact). Against exact search, 16 gave
         recall@5 0.9986 on the credit-card data (24,000 rows) and 1.0000 on
-        covtype (100,000 rows); 8 gave 0.994 and 0.9997 in half the query time.
-        Read at query time, so it can be changed after ``fit``.
+        covtype (100,000 rows); 8 gave 0.994 and 0.9997 in half the query
+        time. On the network-intrusion split (394,274 rows), recall@6
+        0.99992, 0.99980 and 0.99932 for 16, 8 and 4, the whole search taking
+        36, 22 and 14 s. Read at query time, so it can be changed after
+        ``fit``.
+    deduplicate : bool, default=True
+        Index each distinct row once and expand it to its copies, as above.
+        False indexes every row as it is (ties in any order). Finding the
+        copies took 3 s on the network-intrusion split, and 6 s on as many
+        random rows without copies, which gain nothing from it.
     random_state : int, RandomState instance or None, default=None
         Seeds the sample the IVF k-means is trained on and the k-means
         initialisation. The seqknn estimators set it from their own
@@ -89,13 +169,16 @@ class FaissNeighbors(_BaseNeighbors):
     Attributes
     ----------
     index_ : faiss.Index
-        The fitted index.
+        The fitted index; vector u is the u-th distinct row.
     index_type_ : str
         ``"flat"`` or ``"ivf"``, what ``index`` resolved to.
     nlist_ : int or None
         Number of IVF lists; None for a flat index.
     n_samples_fit_ : int
-        Number of samples in the index.
+        Number of fitted samples.
+    n_distinct_fit_ : int
+        Number of distinct fitted rows, the vectors in the index
+        (``n_samples_fit_`` when ``deduplicate=False``).
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -107,54 +190,60 @@ class FaissNeighbors(_BaseNeighbors):
 
     Notes
     -----
-    Distances are faiss's float32 squared distances, square-rooted. The flat
-    index computes them as ||q||^2 - 2 q.p + ||p||^2, so the distance between
-    near-duplicates carries float32 rounding; the IVF index computes them
-    directly. If a query's ``nprobe`` lists hold fewer than ``n_neighbors``
-    vectors, that query is searched again in all lists, so every row is full.
+    Distances are float32 squared distances, square-rooted. The IVF index
+    computes them directly. The flat index computes them as
+    ||q||^2 - 2 q.p + ||p||^2, which cannot tell a copy from a near-copy, so
+    it finds 2 ``n_neighbors`` candidates whose distances are then recomputed
+    directly (in float64), as :class:`~seqknn.ExactNeighbors` does. Rows are
+    copies when their float32 values are equal (-0.0 equals 0.0). If a
+    query's ``nprobe`` lists hold fewer than ``n_neighbors`` distinct rows,
+    that query is searched again in all lists, so every row is full.
 
-    The IVF index pays off when the data spread over many lists. On data
-    dominated by a few clusters of near-duplicates, such as the
-    network-intrusion data, a few lists hold most samples and each query
-    scans them: there it took 294 s for 394,274 samples, against 218 s for
-    the exact :class:`~seqknn.ExactNeighbors` (recall 1.000 either way).
-
-    Results are reproducible: faiss's k-means, assignment to lists and
-    searches are deterministic under OpenMP (the tests check 1 against 2
-    threads), so the same ``random_state`` gives the same indices. HNSW
-    indexes are not offered for that reason: faiss adds vectors to an HNSW
-    graph in an unspecified order when multi-threaded. (On covtype HNSW32 also
-    built slower than IVF trained and reached recall@5 0.98 at efSearch=32,
-    below IVF's.)
+    Results are reproducible: finding the distinct rows is deterministic, and
+    so are faiss's k-means, assignment to lists and searches under OpenMP
+    (the tests check 1 against 2 threads), so the same ``random_state`` gives
+    the same indices. HNSW indexes are not offered: faiss adds vectors to an
+    HNSW graph in an unspecified order when multi-threaded, and they found
+    fewer of the exact neighbours. On covtype HNSW32 built slower than IVF
+    trained and reached recall@5 0.98 at efSearch=32, below IVF's.
 
     Examples
     --------
     >>> import numpy as np
     >>> from seqknn._approximate import FaissNeighbors
     >>> X = np.random.RandomState(0).normal(size=(20_000, 8))
+    >>> X = np.concatenate([X, X[:2], X[:2]])  # rows 0 and 1 thrice
     >>> search = FaissNeighbors(random_state=0).fit(X)
-    >>> search.index_type_, search.nlist_
-    ('ivf', 141)
+    >>> search.index_type_, search.nlist_, search.n_distinct_fit_
+    ('ivf', 141, 20000)
     >>> distances, indices = search.kneighbors(X[:2], 3)
-    >>> indices[:, 0]
-    array([0, 1])
+    >>> indices
+    array([[    0, 20000, 20002],
+           [    1, 20001, 20003]])
+    >>> distances
+    array([[0., 0., 0.],
+           [0., 0., 0.]])
     """
 
     _parameter_constraints = {
         "index": [StrOptions({"auto", "ivf", "flat"})],
         "nlist": [Interval(Integral, 1, None, closed="left"), None],
         "nprobe": [Interval(Integral, 1, None, closed="left")],
+        "deduplicate": ["boolean"],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, index="auto", nlist=None, nprobe=16, random_state=None):
+    def __init__(
+        self, index="auto", nlist=None, nprobe=16, deduplicate=True, random_state=None
+    ):
         self.index = index
         self.nlist = nlist
         self.nprobe = nprobe
+        self.deduplicate = deduplicate
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Build the index on ``X``, reading it a block of rows at a time.
+        """Build the index on the distinct rows of ``X``, read a block at a time.
 
         Parameters
         ----------
@@ -170,27 +259,43 @@ class FaissNeighbors(_BaseNeighbors):
         X = self._fit_rows(X)
         faiss = _faiss()
         n_samples, n_features = X.shape
+        block_rows = chunk_rows(n_features, 4)
+        if self.deduplicate:
+            first_rows, inverse = _distinct_rows(X, block_rows)
+            n_distinct = len(first_rows)
+            # The copies of distinct row u are members[offsets[u]:offsets[u + 1]],
+            # in increasing order.
+            self._members = np.argsort(inverse, kind="stable")
+            self._offsets = np.zeros(n_distinct + 1, dtype=np.int64)
+            np.cumsum(np.bincount(inverse, minlength=n_distinct), out=self._offsets[1:])
+            del inverse
+        else:
+            first_rows, n_distinct = None, n_samples
+            self._members = self._offsets = None
+
         index_type = self.index
         if index_type == "auto":
-            index_type = "flat" if n_samples < _EXACT_BELOW else "ivf"
-
+            index_type = "flat" if n_distinct < _EXACT_BELOW else "ivf"
         if index_type == "flat":
             index, nlist = faiss.IndexFlatL2(n_features), None
         else:
             nlist = self.nlist
             if nlist is None:
-                nlist = int(round(np.sqrt(n_samples)))
-                nlist = max(1, min(nlist, n_samples // _MIN_POINTS_PER_LIST))
-            if nlist > n_samples:
+                nlist = int(round(np.sqrt(n_distinct)))
+                nlist = max(1, min(nlist, n_distinct // _MIN_POINTS_PER_LIST))
+            if nlist > n_distinct:
                 raise ValueError(
                     f"nlist={nlist} IVF lists need at least as many samples, but "
-                    f"X has {n_samples}. Lower nlist, or use index='flat'."
+                    f"X has {n_distinct}{' distinct' if self.deduplicate else ''}. "
+                    "Lower nlist, or use index='flat'."
                 )
             index = faiss.IndexIVFFlat(faiss.IndexFlatL2(n_features), n_features, nlist)
             rng = check_random_state(self.random_state)
-            n_train = min(n_samples, _TRAIN_POINTS_PER_LIST * nlist)
+            n_train = min(n_distinct, _TRAIN_POINTS_PER_LIST * nlist)
             # Sorted, so that reading the sample from disk is sequential.
-            sample = np.sort(rng.choice(n_samples, n_train, replace=False))
+            sample = np.sort(rng.choice(n_distinct, n_train, replace=False))
+            if first_rows is not None:
+                sample = first_rows[sample]
             train = np.ascontiguousarray(X[sample], dtype=np.float32)
             if not np.isfinite(train).all():
                 raise ValueError(
@@ -200,13 +305,14 @@ class FaissNeighbors(_BaseNeighbors):
             index.cp.seed = int(rng.randint(np.iinfo(np.int32).max))
             index.train(train)
 
-        block_rows = chunk_rows(n_features, 4)
-        for _, block in _row_blocks(X, block_rows):
+        # Distinct row u is vector u of the index.
+        for _, block in _row_blocks(X, block_rows, first_rows):
             index.add(block)
 
         self.index_ = index
         self.index_type_ = index_type
         self.nlist_ = nlist
+        self.n_distinct_fit_ = n_distinct
         return self
 
     def kneighbors(self, X, n_neighbors, return_distance=True):
@@ -226,10 +332,18 @@ class FaissNeighbors(_BaseNeighbors):
         distances : ndarray of shape (n_queries, n_neighbors), dtype float64
             Ascending along each row; only when ``return_distance=True``.
         indices : ndarray of shape (n_queries, n_neighbors), dtype int64
-            Indices into the fitted data.
+            Indices into the fitted data; among samples at the same distance
+            (copies of one row), the lower index first.
         """
         X = self._validate_queries(X)
         n_neighbors = self._check_n_neighbors(n_neighbors)
+        # n_neighbors distinct rows hold at least n_neighbors samples.
+        n_keep = min(n_neighbors, self.index_.ntotal)
+        # The flat index's float32 distances ||q||^2 - 2 q.p + ||p||^2 cannot
+        # tell a copy (0) from a near-copy: as ExactNeighbors does, it finds
+        # 2 n_neighbors candidates, and their distances are recomputed.
+        flat = self.index_type_ == "flat"
+        n_search = min(2 * n_keep if flat else n_keep, self.index_.ntotal)
         faiss = _faiss()
 
         if self.index_type_ == "ivf":
@@ -240,23 +354,83 @@ class FaissNeighbors(_BaseNeighbors):
         else:
             params = exhaustive = None
 
-        distances = np.empty((X.shape[0], n_neighbors), dtype=np.float32)
+        distances = np.empty((X.shape[0], n_neighbors))
         indices = np.empty((X.shape[0], n_neighbors), dtype=np.int64)
         block_rows = chunk_rows(self.n_features_in_, 4)
         for start, block in _row_blocks(X, block_rows):
-            dist, ind = self.index_.search(block, n_neighbors, params=params)
+            if self._members is not None:
+                # Copies of a query have the same neighbours: searched once.
+                first, inverse, _ = _distinct(block)
+                block = np.ascontiguousarray(block[first])
+            dist, ind = self.index_.search(block, n_search, params=params)
             # faiss pads with -1 when the probed lists hold too few vectors;
             # searching all lists (an exact search) fills those rows.
             short = np.flatnonzero((ind < 0).any(axis=1))
             if len(short):
                 dist[short], ind[short] = self.index_.search(
-                    np.ascontiguousarray(block[short]), n_neighbors, params=exhaustive
+                    np.ascontiguousarray(block[short]), n_search, params=exhaustive
                 )
-            rows = slice(start, start + len(block))
+            if flat:
+                dist, ind = self._rerank(block, ind, n_keep)
+            if self._members is not None:
+                dist, ind = self._expand(dist, ind, n_neighbors)
+                dist, ind = dist[inverse], ind[inverse]
+            rows = slice(start, start + len(ind))
             distances[rows], indices[rows] = dist, ind
         if not return_distance:
             return indices
-        return np.sqrt(np.maximum(distances, 0), dtype=np.float64), indices
+        return np.sqrt(np.maximum(distances, 0), out=distances), indices
+
+    def _rerank(self, queries, candidates, n_keep):
+        """The ``n_keep`` nearest candidates by squared distances computed directly.
+
+        In float64 from the index's float32 vectors; the lower index first
+        among equal distances.
+        """
+        n_queries, n_candidates = candidates.shape
+        out_d = np.empty((n_queries, n_keep))
+        out_i = np.empty((n_queries, n_keep), dtype=np.int64)
+        # Queries per step: about 2^22 candidate features at a time.
+        step = max(1, 2**22 // (n_candidates * self.n_features_in_))
+        for start in range(0, n_queries, step):
+            rows = slice(start, start + step)
+            found = candidates[rows]
+            points = self.index_.reconstruct_batch(found.ravel())
+            points = points.reshape(*found.shape, -1).astype(np.float64)
+            squared = np.square(points - queries[rows, None]).sum(axis=2)
+            order = np.lexsort((found, squared))[:, :n_keep]
+            out_d[rows] = np.take_along_axis(squared, order, axis=1)
+            out_i[rows] = np.take_along_axis(found, order, axis=1)
+        return out_d, out_i
+
+    def _expand(self, distances, distinct, n_neighbors):
+        """The ``n_neighbors`` nearest samples, from the nearest distinct rows.
+
+        Each distinct row found stands for its copies, at its distance; the
+        lowest-indexed ``n_neighbors`` copies of each are candidates, and the
+        nearest candidates (the lower index first among equal distances) are
+        kept.
+        """
+        n_queries, n_found = distinct.shape
+        out_d = np.empty((n_queries, n_neighbors), dtype=distances.dtype)
+        out_i = np.empty((n_queries, n_neighbors), dtype=np.int64)
+        copy = np.arange(n_neighbors)
+        # Queries per step: about 2^22 candidates at a time.
+        step = max(1, 2**22 // (n_found * n_neighbors))
+        for start in range(0, n_queries, step):
+            rows = slice(start, start + step)
+            first = self._offsets[distinct[rows]]
+            count = self._offsets[distinct[rows] + 1] - first
+            valid = copy < count[..., None]
+            position = np.where(valid, first[..., None] + copy, 0)
+            candidates = np.where(valid, self._members[position], self.n_samples_fit_)
+            candidate_d = np.where(valid, distances[rows, :, None], np.inf)
+            candidates = candidates.reshape(len(first), -1)
+            candidate_d = candidate_d.reshape(len(first), -1)
+            order = np.lexsort((candidates, candidate_d))[:, :n_neighbors]
+            out_d[rows] = np.take_along_axis(candidate_d, order, axis=1)
+            out_i[rows] = np.take_along_axis(candidates, order, axis=1)
+        return out_d, out_i
 
     def __getstate__(self):
         # Serialised explicitly: faiss indexes are SWIG objects that older

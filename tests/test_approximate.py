@@ -137,6 +137,124 @@ def test_lazy_rows_give_the_ndarray_result_without_reading_whole(index, monkeypa
     assert lazy.n_reads >= 7 and lazy.largest_read <= 256
 
 
+def duplicate_heavy(seed=0):
+    """Rows of 200 distinct points with 1 to 60 copies each, shuffled.
+
+    Like the network-intrusion data, where a few rows have thousands of copies
+    and most have one. Also returns the rows of the point with 10 copies.
+    """
+    rng = np.random.RandomState(seed)
+    points, _ = make_blobs(200, 8, centers=5, random_state=seed)
+    copies = np.where(rng.rand(200) < 0.7, 1, rng.randint(2, 61, size=200))
+    copies[0] = 10
+    X = np.repeat(points, copies, axis=0)[rng.permutation(copies.sum())]
+    X = X.astype(np.float32)
+    return X, np.flatnonzero((X == X.dtype.type(points[0])).all(axis=1))
+
+
+def distance_recall(X, queries, indices, k):
+    """Share of returned neighbours no farther than the exact k-th neighbour."""
+    exact, _ = NearestNeighbors(algorithm="brute").fit(X).kneighbors(queries, k)
+    found = np.linalg.norm(X[indices] - queries[:, None], axis=2)
+    return (found <= exact[:, -1:] + 1e-4).mean()
+
+
+@requires_faiss
+@pytest.mark.parametrize("index", ["ivf", "flat"])
+def test_duplicates_indexed_once_and_expanded(index):
+    X, copies = duplicate_heavy()
+    search = FaissNeighbors(index=index, nlist=4, nprobe=2, random_state=0).fit(X)
+    assert search.n_samples_fit_ == len(X) > 2000
+    assert search.n_distinct_fit_ == search.index_.ntotal == 200
+    distances, indices = search.kneighbors(X, 12)
+    # The indices point to rows at the returned distances, nearest first.
+    found = np.linalg.norm(X[indices] - X[:, None], axis=2)
+    np.testing.assert_allclose(distances, found, rtol=1e-4, atol=1e-3)
+    assert (np.diff(distances, axis=1) >= 0).all()
+    assert distance_recall(X, X, indices, 12) >= 0.99
+    # A point's ten copies (each itself included) are its nearest neighbours,
+    # lowest index first; then come other points.
+    assert len(copies) == 10
+    np.testing.assert_array_equal(indices[copies, :10], np.tile(copies, (10, 1)))
+    assert (distances[copies, :10] == 0).all() and (distances[copies, 10:] > 0).all()
+    # A row with more copies than neighbours asked for: all neighbours are
+    # copies, at distance 0, the same for every copy.
+    big = np.bincount(np.unique(X, axis=0, return_inverse=True)[1].ravel()).argmax()
+    many = np.flatnonzero((X == np.unique(X, axis=0)[big]).all(axis=1))
+    assert len(many) > 12
+    np.testing.assert_array_equal(indices[many], np.tile(many[:12], (len(many), 1)))
+
+
+@requires_faiss
+def test_training_neighbors_on_duplicates_are_other_copies():
+    X, copies = duplicate_heavy(1)
+    search = FaissNeighbors(index="ivf", nlist=4, nprobe=2)
+    indices = training_neighbors(X, 5, search, random_state=0)
+    assert not (indices == np.arange(len(X))[:, None]).any()
+    # A point with 10 copies: each copy's 5 neighbours are other copies.
+    assert np.isin(indices[copies], copies).all()
+    # Against sklearn's exact search, by distance (ties make indices ambiguous).
+    exact, _ = NearestNeighbors().fit(X).kneighbors(X, 6)
+    found = np.linalg.norm(X[indices] - X[:, None], axis=2)
+    assert (found <= exact[:, -1:] + 1e-4).mean() >= 0.99
+    np.testing.assert_allclose(np.sort(found, axis=1)[:, 0], exact[:, 1], atol=1e-3)
+
+
+@requires_faiss
+def test_deduplicate_false_indexes_every_row_same_distances():
+    X, _ = duplicate_heavy(2)
+    kept = FaissNeighbors(index="flat", deduplicate=False).fit(X)
+    collapsed = FaissNeighbors(index="flat").fit(X)
+    assert kept.index_.ntotal == len(X) and collapsed.index_.ntotal == 200
+    d_kept, _ = kept.kneighbors(X[:500], 15)
+    d_collapsed, _ = collapsed.kneighbors(X[:500], 15)
+    np.testing.assert_allclose(d_collapsed, d_kept, atol=1e-3)
+
+
+@requires_faiss
+def test_duplicate_queries_and_negative_zero():
+    X = np.array([[0.0, 1.0], [-0.0, 1.0], [3.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    search = FaissNeighbors(index="flat").fit(X)
+    # -0.0 equals 0.0: rows 0, 1 and 3 are one point.
+    assert search.n_distinct_fit_ == 3
+    distances, indices = search.kneighbors(X[[3, 2, 3, 1]], 4)
+    np.testing.assert_array_equal(
+        indices, [[0, 1, 3, 2], [2, 0, 1, 3], [0, 1, 3, 2], [0, 1, 3, 2]]
+    )
+    np.testing.assert_allclose(distances[0], [0, 0, 0, np.sqrt(10)], atol=1e-6)
+
+
+@requires_faiss
+def test_flat_tells_copies_from_near_copies():
+    # faiss's flat search (float32 ||q||^2 - 2 q.p + ||p||^2 for 64 features
+    # and more) puts most of the near copies, 0.0003 away, at distance 0 too,
+    # and before the copies; the recomputed distances do not.
+    points = np.random.RandomState(8).normal(size=(2000, 64)).astype(np.float32)
+    near = points.copy()
+    near[:, 0] += np.float32(3e-4)
+    X = np.concatenate([near, points])
+    distances, indices = FaissNeighbors(index="flat").fit(X).kneighbors(points, 2)
+    np.testing.assert_array_equal(indices, np.c_[np.arange(2000) + 2000, range(2000)])
+    np.testing.assert_allclose(distances[:, 0], 0)
+    np.testing.assert_allclose(distances[:, 1], 3e-4, rtol=1e-2)
+
+
+@requires_faiss
+def test_lazy_duplicates_across_blocks_without_reading_whole(monkeypatch):
+    X, _ = duplicate_heavy(3)
+    # Blocks of 64 rows: copies of a point fall in many blocks.
+    monkeypatch.setattr(_data, "_CHUNK_BYTES", 64 * 8 * 4)
+    params = dict(index="ivf", nlist=4, nprobe=2, random_state=0)
+    expected = FaissNeighbors(**params).fit(X).kneighbors(X, 8)
+    lazy = LazyRows(X)
+    search = FaissNeighbors(**params).fit(lazy)
+    assert search.n_distinct_fit_ == 200
+    got = search.kneighbors(LazyRows(X), 8)
+    np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert lazy.largest_read <= 256
+
+
 @requires_faiss
 def test_reproducible_whatever_the_number_of_threads(blobs):
     import faiss
@@ -186,7 +304,14 @@ def test_clone_and_pickle():
 
 @requires_faiss
 @pytest.mark.parametrize(
-    "params", [{"index": "hnsw"}, {"nlist": 0}, {"nprobe": 0}, {"nlist": 2.5}]
+    "params",
+    [
+        {"index": "hnsw"},
+        {"nlist": 0},
+        {"nprobe": 0},
+        {"nlist": 2.5},
+        {"deduplicate": 1},
+    ],
 )
 def test_invalid_params(params):
     X = np.zeros((20, 2))
