@@ -10,17 +10,28 @@ are searched among all n (the work behind the training targets):
   the default; faiss's flat index), with the ratio of
   its time to the floor 2 n^2 d / (float32 matrix-product rate measured here),
 - ``OutOfCoreNeighbors`` (Algorithm 1, R=50, B=64) and ``FaissNeighbors`` (the
-  ``faiss`` extra, IVF index), with their recall@K against the exact neighbours.
+  ``faiss`` extra, IVF index) on the distinct rows (the default) and on all
+  rows (``deduplicate=False``), with their recall@K against the exact
+  neighbours.
 
-Recall@K counts a returned neighbour as right when it is no farther than the
-exact K-th neighbour (the data has many duplicate rows, so indices alone would
-punish ties).
+Every time is also given as a fraction of the torch exact search's, measured in
+the same run ("time / exact"). Recall@K counts a returned neighbour as right when
+it is no farther than the exact K-th neighbour (the data has many duplicate rows,
+so indices alone would punish ties); K is the K + 1 searched (6 for the default
+``--n-neighbors 5``), the sample itself among them.
 
 Run from the repository root::
 
     python benchmarks/bench_neighbors.py --sizes 50000 100000 0
 
-(0 = the whole training split). Run it alone: concurrent work skews timings.
+(0 = the whole training split). ``--searches`` picks the searches besides the
+torch exact one, which always runs; the FaissNeighbors comparison on the whole
+split (about 20 minutes on 2 cores, nearly all of it the exact search and
+FaissNeighbors on all rows)::
+
+    python benchmarks/bench_neighbors.py --sizes 0 --searches faiss faiss-all-rows
+
+Run it alone: concurrent work skews timings.
 """
 
 import argparse

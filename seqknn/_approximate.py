@@ -117,10 +117,11 @@ class FaissNeighbors(_BaseNeighbors):
     118,916 distinct rows, one of them 154,457 times: indexed whole, the
     copies crowd a few lists that every query scans, and the IVF index took
     294 s, slower than the exact search (218 s). On the distinct rows the
-    largest of the 345 lists holds 2,347 vectors, and the search took
-    18.2 s against 347.8 s for the exact :class:`~seqknn.ExactNeighbors`
-    (measured together, 5% of its time), recall@6 1.000
-    (``benchmarks/bench_neighbors.py --sizes 0``).
+    largest of the 345 lists holds 2,347 vectors, and fitting and searching
+    took 18.2 s against 347.8 s for the exact :class:`~seqknn.ExactNeighbors`
+    (measured together, 5% of its time; 35 s against 2,130 s, 2%, on a
+    busier machine), recall@6 1.000 (``benchmarks/bench_neighbors.py
+    --sizes 0``).
 
     The data are read, deduplicated, added to the index and queried in blocks
     of rows of about 64 MiB, so ``X`` can be an ndarray, a memmap, or any lazy
@@ -153,9 +154,9 @@ class FaissNeighbors(_BaseNeighbors):
         recall@5 0.9986 on the credit-card data (24,000 rows) and 1.0000 on
         covtype (100,000 rows); 8 gave 0.994 and 0.9997 in half the query
         time. On the network-intrusion split (394,274 rows), recall@6
-        0.99992, 0.99980 and 0.99932 for 16, 8 and 4, the whole search taking
-        36, 22 and 14 s. Read at query time, so it can be changed after
-        ``fit``.
+        0.99992, 0.99980 and 0.99932 for 16, 8 and 4, fitting and searching
+        taking 36, 22 and 14 s on a busy machine. Read at query time, so it
+        can be changed after ``fit``.
     deduplicate : bool, default=True
         Index each distinct row once and expand it to its copies, as above.
         False indexes every row as it is (ties in any order). Finding the
@@ -205,7 +206,11 @@ class FaissNeighbors(_BaseNeighbors):
     the same indices. HNSW indexes are not offered: faiss adds vectors to an
     HNSW graph in an unspecified order when multi-threaded, and they found
     fewer of the exact neighbours. On covtype HNSW32 built slower than IVF
-    trained and reached recall@5 0.98 at efSearch=32, below IVF's.
+    trained and reached recall@5 0.98 at efSearch=32, below IVF's. On the
+    118,916 distinct network-intrusion rows HNSW32 (efConstruction=40) built
+    in 5 s and found 0.949, 0.960 and 0.972 of the 6 nearest at efSearch 16,
+    64 and 256 (2, 5 and 17 s), where IVF (345 lists, trained in 0.3 s)
+    found 0.998 at nprobe=4 (4 s) and 0.9998 at nprobe=16 (14 s).
 
     Examples
     --------
@@ -357,8 +362,10 @@ class FaissNeighbors(_BaseNeighbors):
         distances = np.empty((X.shape[0], n_neighbors))
         indices = np.empty((X.shape[0], n_neighbors), dtype=np.int64)
         block_rows = chunk_rows(self.n_features_in_, 4)
+        # Unset in a search pickled before copies were collapsed.
+        deduplicated = getattr(self, "_members", None) is not None
         for start, block in _row_blocks(X, block_rows):
-            if self._members is not None:
+            if deduplicated:
                 # Copies of a query have the same neighbours: searched once.
                 first, inverse, _ = _distinct(block)
                 block = np.ascontiguousarray(block[first])
@@ -372,7 +379,7 @@ class FaissNeighbors(_BaseNeighbors):
                 )
             if flat:
                 dist, ind = self._rerank(block, ind, n_keep)
-            if self._members is not None:
+            if deduplicated:
                 dist, ind = self._expand(dist, ind, n_neighbors)
                 dist, ind = dist[inverse], ind[inverse]
             rows = slice(start, start + len(ind))
