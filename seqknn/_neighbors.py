@@ -17,14 +17,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions
-from ._data import (
-    _finite,
-    check_lazy_X,
-    chunk_rows,
-    is_lazy,
-    read_ahead,
-    take_rows,
-)
+from ._data import _finite, check_lazy_X, chunk_rows, is_lazy, read_ahead, take_rows
 from ._device import resolve_device
 from ._optional import import_optional
 
