@@ -1,8 +1,8 @@
 """Which torch device an estimator or a search runs on."""
 
-import warnings
-
 import torch
+
+from ._warnings import warn
 
 
 def resolve_device(device, *, fallback=False):
@@ -31,11 +31,9 @@ def resolve_device(device, *, fallback=False):
         return resolved
     if not torch.cuda.is_available():
         if fallback:
-            warnings.warn(
+            warn(
                 f"device={device!r} but no CUDA GPU is available to PyTorch "
                 "here: computing on the CPU instead.",
-                UserWarning,
-                stacklevel=3,
             )
             return torch.device("cpu")
         raise ValueError(

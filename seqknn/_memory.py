@@ -5,7 +5,6 @@ random training samples; the models of the paper (section 3) run K hops and hop 
 predicts the t-th nearest neighbour's label (MNkNN) and vector (MNkNN_VEC).
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +15,7 @@ from ._compat import Interval
 from ._docstrings import fill_doc
 from ._losses import mean_step_log_proba, true_label_loss
 from ._networks import MemoryKNN
+from ._warnings import warn
 
 
 def draw_without_replacement(n, size, generator, device):
@@ -77,12 +77,10 @@ class _BaseMemory(BaseKNNNetwork):
         if memory_size > n_train:
             held_out = len(X_std) - n_train
             left = f" left after holding out {held_out} for early stopping"
-            warnings.warn(
+            warn(
                 f"memory_size={memory_size} is larger than the {n_train} training "
                 f"samples{left if held_out else ''}; the memory holds all "
                 f"{n_train} instead.",
-                UserWarning,
-                stacklevel=4,
             )
             memory_size = n_train
         draws = np.stack(

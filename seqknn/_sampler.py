@@ -6,8 +6,6 @@ imbalanced-learn samplers train the model on (X, y) and add predicted vectors
 labelled with a class that needs samples until every class has its target count.
 """
 
-import warnings
-
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
@@ -18,6 +16,7 @@ from ._compat import StrOptions
 from ._docstrings import fill_doc
 from ._memory import MNkNNVecClassifier
 from ._seq2seq import V2VSLSClassifier
+from ._warnings import warn
 
 # Passes of MC-dropout prediction over the training data before falling back to
 # the vectors predicted around samples of the class itself.
@@ -92,13 +91,11 @@ class _BaseNeighborSampler(BaseOverSampler):
             if not missing:
                 break
         for c, n in missing.items():
-            warnings.warn(
+            warn(
                 f"After {_MAX_ROUNDS} passes the model labelled too few predicted "
                 f"vectors with class {c!r}; the last {n} synthetic samples of that "
                 "class are vectors predicted around its own samples, whatever "
                 "their predicted label.",
-                UserWarning,
-                stacklevel=3,
             )
             seeds = rng.choice(np.flatnonzero(y == c), n)
             steps = rng.randint(predicted.vectors.shape[1], size=n)

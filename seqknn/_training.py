@@ -11,13 +11,14 @@ check for a diverging loss.
 import copy
 import math
 import sys
-import warnings
 from collections import defaultdict
 
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
+
+from ._warnings import warn
 
 
 def resolve_batch_size(batch_size, n_samples):
@@ -194,11 +195,10 @@ def train_module(
     else:
         message = f"{description} ran all {max_epochs} epochs; kept {kept}."
         if warn_max_epochs and stale == 0:
-            warnings.warn(
+            warn(
                 f"{description} reached max_epochs={max_epochs} while {watched} "
                 "was still improving. Increase max_epochs for a better fit.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
     if verbose:
         tqdm.write(message, file=sys.stderr)

@@ -18,7 +18,7 @@ from seqknn.datasets import load_credit_default
 from seqknn.experiments import _models, main
 from seqknn.experiments._cli import EXPERIMENTS
 from seqknn.experiments._protocol import load_dataset, score, select, split
-from seqknn.experiments._report import summary
+from seqknn.experiments._report import beside_paper_oversampling, summary
 from seqknn.experiments._stats import paired_ttest
 
 TIMES = {"fit_s", "predict_s", "neighbors_s", "training_s", "resample_s"}
@@ -125,6 +125,56 @@ def test_summary_tests_against_baseline_and_best_benchmark():
     mean, std = np.mean(test["V2VSLS"]), np.std(test["V2VSLS"], ddof=1)
     assert lines["V2VSLS"]["macro-F1"] == f"{mean:.4f} ± {std:.4f}"
     assert lines["V2VSLS"]["seeds"] == 3
+    # "d" is none of the paper's data sets.
+    assert lines["V2VSLS"]["paper F-1"] == "-"
+
+
+def test_summary_puts_the_papers_scores_beside_ours():
+    rows = [
+        {"dataset": dataset, "seed": 0, "model": model, "params": "{}"}
+        | {"f1_macro": 0.5, "f1_weighted": 0.5, "val_f1_macro": 0.5}
+        | dict.fromkeys(["neighbors_s", "training_s", "predict_s", "epochs"], 1.0)
+        for dataset in ("credit", "covtype")
+        for model in ("kNN", "RF", "V2VSLS")
+    ]
+    lines = summary(rows, EXPERIMENTS["classification"], ["kNN", "RF"])
+    paper = {(line["dataset"], line["model"]): line["paper F-1"] for line in lines}
+    # Table 2 of the paper: V2VSLS 69.87 on CCD and 94.97 on COV; no RF there.
+    assert paper[("credit", "V2VSLS")] == "69.87"
+    assert paper[("covtype", "V2VSLS")] == "94.97"
+    assert paper[("credit", "kNN")] == "63.81"
+    assert paper[("credit", "RF")] == "-"
+    # Table 3 is on SensIT only.
+    rows = [r | {"targets": "full"} for r in rows]
+    lines = summary(rows, EXPERIMENTS["out-of-core"])
+    assert {line["paper F-1"] for line in lines} == {"-"}
+    sensit = [r | {"dataset": "sensit", "targets": "out-of-core"} for r in rows]
+    lines = summary(sensit, EXPERIMENTS["out-of-core"])
+    assert {line["model"]: line["paper F-1"] for line in lines}["V2VSLS"] == "83.38"
+
+
+def test_oversampling_best_pair_is_chosen_on_validation_beside_the_papers():
+    # (classifier, sampler): (validation, test) macro-F1 of two seeds.
+    scores = {
+        ("RF", "none"): ([0.60, 0.62], [0.60, 0.60]),
+        ("RF", "SMOTE"): ([0.64, 0.64], [0.70, 0.72]),
+        ("FFN", "ADASYN"): ([0.63, 0.63], [0.64, 0.66]),
+        ("RF", "V2VSLS"): ([0.66, 0.66], [0.66, 0.68]),
+    }
+    rows = [
+        {"dataset": "credit", "seed": seed, "classifier": c, "sampler": s}
+        | {"val_f1_macro": val[seed], "f1_macro": test[seed]}
+        for (c, s), (val, test) in scores.items()
+        for seed in (0, 1)
+    ]
+    (line,) = beside_paper_oversampling(rows)
+    # The paper's CCD line of Table 5.
+    assert line["paper: best"] == "RF+V2VSLS" and line["paper F-1"] == "68.08"
+    assert line["paper: lead over SMOTE / ADASYN"] == "+2.28 / +1.4"
+    # Chosen on validation (RF+V2VSLS), although RF+SMOTE is better on test.
+    assert line["here: best (on validation)"] == "RF+V2VSLS"
+    assert line["test macro-F1"] == "67.00"
+    assert line["lead over SMOTE / ADASYN"] == "-4.00 / +2.00"
 
 
 def test_classification_writes_results_table_and_figure(tmp_path):
@@ -152,7 +202,10 @@ def test_classification_writes_results_table_and_figure(tmp_path):
     assert all(int(r["epochs"]) <= 5 for r in v2ls)
     assert all(r["epochs"] == "nan" for r in rows if r["model"] == "kNN")
     text = (out / "summary.md").read_text()
-    assert "| dataset | model | macro-F1 | weighted F1 | vs kNN |" in text
+    assert "| dataset | model | macro-F1 | weighted F1 | paper F-1 | vs kNN |" in text
+    # The paper's Table 2 beside kNN's row on the credit-card data.
+    (knn_line,) = [line for line in text.splitlines() if "| credit | kNN |" in line]
+    assert knn_line.split(" | ")[4] == "63.81"
     assert "python -m seqknn.experiments classification" in text
     assert (out / "classification.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -223,6 +276,8 @@ def test_oversampling_balances_training_part_and_draws_tsne(tmp_path):
     text = (out / "summary.md").read_text()
     assert "| dataset | classifier | sampler |" in text and "vs none" in text
     assert "SMOTE: " in text or "ADASYN: " in text  # the best benchmark sampler
+    assert "The paper's Table 5 beside this run" in text
+    assert "| credit (CCD) | RF+V2VSLS | 68.08 | +2.28 / +1.4 | kNN+" in text
     for name in ("oversampling.png", "tsne.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 

@@ -169,8 +169,11 @@ def test_warm_start_continues_the_fitted_network(Model, blobs):
 # ------------------------------------------------------- stopping reports
 def test_convergence_warning_only_while_still_improving(blobs):
     X, y = blobs
-    with pytest.warns(ConvergenceWarning, match="max_epochs=2 while val_true_label"):
+    with pytest.warns(
+        ConvergenceWarning, match="max_epochs=2 while val_true_label"
+    ) as record:
         make(V2LSClassifier, max_epochs=2).fit(X, y)
+    assert record[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = make(V2LSClassifier, max_epochs=200, n_iter_no_change=2).fit(X, y)

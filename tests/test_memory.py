@@ -194,6 +194,14 @@ def test_memory_larger_than_training_data(blobs):
     assert clf.score(X, y) > 0.5
 
 
+def test_warnings_point_at_the_callers_line(blobs):
+    X, y = blobs
+    clf = MNkNNClassifier(memory_size=300, max_epochs=1)
+    with pytest.warns(UserWarning, match="memory_size=300") as record:
+        clf.fit(X, y)  # the line the warning names, not one inside seqknn
+    assert record[0].filename == __file__
+
+
 def test_mnknn_vec_predicts_neighbor_vectors(blobs):
     X, y = blobs
     X = X * 100.0 + 7.0

@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import functools
 import importlib
 import io
 import json
@@ -21,9 +22,15 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from .._device import resolve_device
-from . import _protocol
+from . import _paper, _protocol
 from ._models import KNN_NETWORKS, MODELS, N_BATCHES, SAMPLERS, SAMPLES_PER_BATCH
-from ._report import bar_figure, markdown_table, summary, tsne_figure
+from ._report import (
+    bar_figure,
+    beside_paper_oversampling,
+    markdown_table,
+    summary,
+    tsne_figure,
+)
 from ._stats import ALPHA
 
 _TIMES = {
@@ -49,6 +56,8 @@ class Experiment:
     means: dict
     # The values of ``method`` that are the benchmarks, of those in the rows.
     benchmarks: object = None
+    # The paper's F-1 of a summary line (see _paper.score), or None.
+    paper: object = None
 
 
 EXPERIMENTS = {
@@ -60,6 +69,7 @@ EXPERIMENTS = {
         "kNN",
         _TIMES,
         lambda models: [m for m in models if m in MODELS and MODELS[m].benchmark],
+        functools.partial(_paper.score, "classification"),
     ),
     "out-of-core": Experiment(
         _protocol.out_of_core,
@@ -68,6 +78,7 @@ EXPERIMENTS = {
         "targets",
         "full",
         _TIMES,
+        paper=functools.partial(_paper.score, "out-of-core"),
     ),
     "oversampling": Experiment(
         _protocol.oversampling,
@@ -725,6 +736,9 @@ def _summary_lines(rows, figures=()):
         "",
         markdown_table(summary(rows, experiment, benchmarks)),
     ]
+    if settings["experiment"] == "oversampling":
+        lines += ["", "The paper's Table 5 beside this run (F-1 x100):", ""]
+        lines.append(markdown_table(beside_paper_oversampling(rows)))
     for alt, name in figures:
         lines += ["", f"![{alt}]({name})"]
     return lines

@@ -5,6 +5,7 @@ from collections import Counter
 import numpy as np
 
 from .._optional import import_optional
+from . import _paper
 from ._stats import compare
 
 
@@ -58,6 +59,8 @@ def summary(rows, spec, benchmarks=None):
         line = dict(context)
         line["macro-F1"] = _mean_std([r["f1_macro"] for r in members])
         line["weighted F1"] = _mean_std([r["f1_weighted"] for r in members])
+        if spec.paper is not None:
+            line["paper F-1"] = spec.paper(line)
         baseline = rows_of(spec.baseline)
         line[f"vs {spec.baseline}"] = (
             "-"
@@ -90,6 +93,51 @@ def summary(rows, spec, benchmarks=None):
         out,
         key=lambda line: [o.index(line[k]) for o, k in zip(order, first, strict=True)],
     )
+
+
+def beside_paper_oversampling(rows):
+    """Per data set, the paper's Table 5 line and the same figures from ``rows``.
+
+    As in the paper, the best (classifier, sampler) pair and its lead over the
+    best pair with SMOTE and with ADASYN; the pairs are chosen on their mean
+    validation macro-F1 and compared on their mean test macro-F1 (x100).
+    """
+    groups = group(rows, ("classifier", "sampler"))
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        pairs = {k[1:]: members for k, members in groups.items() if k[0] == dataset}
+
+        def best(sampler=None, pairs=pairs):
+            chosen = [p for p in pairs if sampler in (None, p[1])]
+            if not chosen:
+                return None
+            return max(
+                chosen, key=lambda p: np.mean([r["val_f1_macro"] for r in pairs[p]])
+            )
+
+        def test(pair, pairs=pairs):
+            return 100 * np.mean([r["f1_macro"] for r in pairs[pair]])
+
+        top = best()
+        leads = [
+            "-" if best(s) is None else f"{test(top) - test(best(s)):+.2f}"
+            for s in ("SMOTE", "ADASYN")
+        ]
+        paper = _paper.OVERSAMPLING.get(dataset)
+        out.append(
+            {
+                "data set": f"{dataset} ({_paper.NAMES.get(dataset, '?')})",
+                "paper: best": "-" if paper is None else "+".join(paper[:2]),
+                "paper F-1": "-" if paper is None else f"{paper[2]:.2f}",
+                "paper: lead over SMOTE / ADASYN": (
+                    "-" if paper is None else f"+{paper[3]} / +{paper[4]}"
+                ),
+                "here: best (on validation)": "+".join(top),
+                "test macro-F1": f"{test(top):.2f}",
+                "lead over SMOTE / ADASYN": " / ".join(leads),
+            }
+        )
+    return out
 
 
 def markdown_table(lines):
