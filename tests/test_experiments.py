@@ -140,9 +140,9 @@ def test_summary_puts_the_papers_scores_beside_ours():
     lines = summary(rows, EXPERIMENTS["classification"], ["kNN", "RF"])
     paper = {(line["dataset"], line["model"]): line["paper F-1"] for line in lines}
     # Table 2 of the paper: V2VSLS 69.87 on CCD and 94.97 on COV; no RF there.
-    assert paper[("credit", "V2VSLS")] == "69.87"
-    assert paper[("covtype", "V2VSLS")] == "94.97"
-    assert paper[("credit", "kNN")] == "63.81"
+    assert paper[("credit", "V2VSLS")] == "0.6987"
+    assert paper[("covtype", "V2VSLS")] == "0.9497"
+    assert paper[("credit", "kNN")] == "0.6381"
     assert paper[("credit", "RF")] == "-"
     # Table 3 is on SensIT only.
     rows = [r | {"targets": "full"} for r in rows]
@@ -150,7 +150,7 @@ def test_summary_puts_the_papers_scores_beside_ours():
     assert {line["paper F-1"] for line in lines} == {"-"}
     sensit = [r | {"dataset": "sensit", "targets": "out-of-core"} for r in rows]
     lines = summary(sensit, EXPERIMENTS["out-of-core"])
-    assert {line["model"]: line["paper F-1"] for line in lines}["V2VSLS"] == "83.38"
+    assert {line["model"]: line["paper F-1"] for line in lines}["V2VSLS"] == "0.8338"
 
 
 def test_oversampling_best_pair_is_chosen_on_validation_beside_the_papers():
@@ -175,6 +175,12 @@ def test_oversampling_best_pair_is_chosen_on_validation_beside_the_papers():
     assert line["here: best (on validation)"] == "RF+V2VSLS"
     assert line["test macro-F1"] == "67.00"
     assert line["lead over SMOTE / ADASYN"] == "-4.00 / +2.00"
+    assert line["here: best with V2VSLS"] == "RF+V2VSLS: 67.00"
+    rows = [r for r in rows if r["sampler"] != "V2VSLS"]
+    (line,) = beside_paper_oversampling(rows)
+    assert line["here: best (on validation)"] == "RF+SMOTE"
+    assert line["lead over SMOTE / ADASYN"] == "+0.00 / +6.00"
+    assert line["here: best with V2VSLS"] == "-"
 
 
 def test_classification_writes_results_table_and_figure(tmp_path):
@@ -205,7 +211,7 @@ def test_classification_writes_results_table_and_figure(tmp_path):
     assert "| dataset | model | macro-F1 | weighted F1 | paper F-1 | vs kNN |" in text
     # The paper's Table 2 beside kNN's row on the credit-card data.
     (knn_line,) = [line for line in text.splitlines() if "| credit | kNN |" in line]
-    assert knn_line.split(" | ")[4] == "63.81"
+    assert knn_line.split(" | ")[4] == "0.6381"
     assert "python -m seqknn.experiments classification" in text
     assert (out / "classification.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -50,7 +50,10 @@ OVERSAMPLING = {
 
 
 def score(experiment, line):
-    """The paper's F-1 for a summary line (a dict with its keys), or ``"-"``."""
+    """The paper's F-1 for a summary line (a dict with its keys), or ``"-"``.
+
+    On the 0-1 scale of the summary's own scores.
+    """
     dataset = line["dataset"]
     if experiment == "classification":
         value = CLASSIFICATION.get(line["model"], {}).get(dataset)
@@ -58,4 +61,4 @@ def score(experiment, line):
         value = OUT_OF_CORE.get(line["model"], {}).get(line["targets"])
     else:
         value = None
-    return "-" if value is None else f"{value:.2f}"
+    return "-" if value is None else f"{value / 100:.4f}"
