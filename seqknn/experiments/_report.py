@@ -122,8 +122,8 @@ def beside_paper_oversampling(rows):
 
         top, ours = best(), best("V2VSLS")
         leads = [
-            "-" if best(s) is None else f"{test(top) - test(best(s)):+.2f}"
-            for s in ("SMOTE", "ADASYN")
+            "-" if other is None else f"{test(top) - test(other):+.2f}"
+            for other in (best("SMOTE"), best("ADASYN"))
         ]
         paper = _paper.OVERSAMPLING.get(dataset)
         out.append(
