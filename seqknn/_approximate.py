@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 
 from ._compat import Interval, StrOptions
 from ._data import chunk_rows
-from ._neighbors import _BaseNeighbors
+from ._neighbors import _BaseNeighbors, rerank
 from ._optional import import_optional
 
 # Below this many fitted samples "auto" searches exactly: an exact search of
@@ -403,11 +403,9 @@ class FaissNeighbors(_BaseNeighbors):
             rows = slice(start, start + step)
             found = candidates[rows]
             points = self.index_.reconstruct_batch(found.ravel())
-            points = points.reshape(*found.shape, -1).astype(np.float64)
-            squared = np.square(points - queries[rows, None]).sum(axis=2)
-            order = np.lexsort((found, squared))[:, :n_keep]
-            out_d[rows] = np.take_along_axis(squared, order, axis=1)
-            out_i[rows] = np.take_along_axis(found, order, axis=1)
+            out_d[rows], out_i[rows] = rerank(
+                queries[rows], found, points.reshape(*found.shape, -1), n_keep
+            )
         return out_d, out_i
 
     def _expand(self, distances, distinct, n_neighbors):

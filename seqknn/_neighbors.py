@@ -279,14 +279,42 @@ def block_kneighbors(queries, points, n_neighbors, device="cpu"):
     # one fused product and torch's top-k took 16 ms for 1,024 x 3,200 x 118
     # where numpy's product, sums and argpartition took 42 ms.
     sq = torch.addmm(p.square().sum(1), q, p.T, alpha=-2)
-    chosen = _smallest(sq, n_neighbors)[1].cpu().numpy()
-    # Recomputed directly, closest first: the expanded form loses precision
-    # for near-zero distances.
-    diff = points[chosen].astype(np.float64) - queries[:, None, :]
-    distances = np.linalg.norm(diff, axis=2)
-    order = np.argsort(distances, axis=1, kind="stable")
-    chosen = np.take_along_axis(chosen, order, axis=1).astype(np.int64)
-    return np.take_along_axis(distances, order, axis=1), chosen
+    chosen = _smallest(sq, n_neighbors)[1].cpu().numpy().astype(np.int64)
+    squared, chosen = rerank(queries, chosen, points[chosen], n_neighbors)
+    return np.sqrt(squared), chosen
+
+
+def rerank(queries, candidates, points, n_keep):
+    """The ``n_keep`` nearest candidates of each query, by distances computed directly.
+
+    The expanded form ||q||^2 - 2 q.p + ||p||^2 that the searches rank by
+    loses precision for near-zero distances; the squared distances are
+    recomputed here as sum((p - q)^2) in float64, and among equal distances
+    the lower index comes first, so the order does not depend on the search.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_features)
+    candidates : ndarray of shape (n_queries, n_candidates), dtype int64
+        Row indices of each query's candidates.
+    points : ndarray of shape (n_queries, n_candidates, n_features)
+        The candidates' rows.
+    n_keep : int
+        At most ``n_candidates``.
+
+    Returns
+    -------
+    squared_distances : ndarray of shape (n_queries, n_keep), dtype float64
+        Ascending along each row.
+    indices : ndarray of shape (n_queries, n_keep), dtype int64
+    """
+    diff = np.asarray(points, dtype=np.float64) - queries[:, None, :]
+    squared = np.square(diff).sum(axis=2)
+    order = np.lexsort((candidates, squared))[:, :n_keep]
+    return (
+        np.take_along_axis(squared, order, axis=1),
+        np.take_along_axis(candidates, order, axis=1),
+    )
 
 
 def _smallest(values, k):
@@ -557,13 +585,13 @@ class ExactNeighbors(_BaseNeighbors):
             for start in range(0, len(queries), self.query_block_size):
                 block = slice(start, start + self.query_block_size)
                 q, candidates = queries[block], found[block]
-                points = np.asarray(self._fit_X[candidates], dtype=np.float64)
-                exact = np.linalg.norm(points - q[:, None, :], axis=2)
-                order = np.lexsort((candidates, exact))[:, :n_neighbors]
+                squared, nearest = rerank(
+                    q, candidates, self._fit_X[candidates], n_neighbors
+                )
                 rows = slice(first + start, first + start + len(q))
                 if return_distance:
-                    distances[rows] = np.take_along_axis(exact, order, axis=1)
-                indices[rows] = np.take_along_axis(candidates, order, axis=1)
+                    distances[rows] = np.sqrt(squared)
+                indices[rows] = nearest
         return (distances, indices) if return_distance else indices
 
 
