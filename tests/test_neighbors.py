@@ -20,7 +20,7 @@ from seqknn import (
     _data,
     _neighbors,
 )
-from seqknn._neighbors import candidate_blocks, training_neighbors
+from seqknn._neighbors import block_kneighbors, candidate_blocks, training_neighbors
 
 
 def _skip_without(module):
@@ -255,6 +255,18 @@ def test_exact_neighbors_ties_and_precision(backend):
     search = ExactNeighbors(backend=backend).fit(X)
     indices = search.kneighbors([[1e4, 0.0]], 4, return_distance=False)
     np.testing.assert_array_equal(indices, [[0, 2, 3, 1]])
+
+
+def test_block_kneighbors_ties_and_precision():
+    # Algorithm 1's kernel re-ranks as the exact search does: in float64, ties
+    # to the lower index, whatever order torch's top-k returned them in.
+    # (torch's top-k returned this query's neighbours as [6, 2, 0, 4, 1, ...]).
+    X = np.column_stack([np.full(8, 1e4), 0.01 * np.array([0, 1, 0, 1, 1, 2, 0, 2])])
+    distances, indices = block_kneighbors(np.array([[1e4, 0.0]]), X, 8)
+    np.testing.assert_array_equal(indices, [[0, 2, 6, 1, 3, 4, 5, 7]])
+    expected = 0.01 * np.array([[0, 0, 0, 1, 1, 1, 2, 2]])
+    np.testing.assert_allclose(distances, expected, atol=1e-9)
+    assert indices.dtype == np.int64
 
 
 class _Lazy:
