@@ -279,7 +279,7 @@ def block_kneighbors(queries, points, n_neighbors, device="cpu"):
     # one fused product and torch's top-k took 16 ms for 1,024 x 3,200 x 118
     # where numpy's product, sums and argpartition took 42 ms.
     sq = torch.addmm(p.square().sum(1), q, p.T, alpha=-2)
-    chosen = _smallest(sq, n_neighbors)[1].cpu().numpy().astype(np.int64)
+    chosen = _smallest(sq, n_neighbors)[1].cpu().numpy()  # int64, as torch indexes
     squared, chosen = rerank(queries, chosen, points[chosen], n_neighbors)
     return np.sqrt(squared), chosen
 
