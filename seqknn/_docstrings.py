@@ -177,7 +177,9 @@ random_state : int, RandomState instance or None, default=None
     Seeds the validation split, weight initialisation, minibatch order and
     dropout. With an int, fits on the CPU are identical run to run, also when
     several run at once in threads; torch's global random state is neither
-    read nor changed.
+    read nor changed. Identical needs the same number of torch threads:
+    another count sums floats in another order, and training can take
+    another path.
 verbose : int, default=0
     If positive, show a progress bar over epochs with the current losses.""",
     "fitted": """classes_ : ndarray of shape (n_classes,)
