@@ -42,7 +42,7 @@ interrupted run resumes, and a variant of a sampler (``--param
 V2VSLS.generation=interpolate --tag interp``) sits beside the defaults. Run
 from the repository root::
 
-    python benchmarks/bench_oversampling.py                      # 3 seeds
+    python benchmarks/bench_oversampling.py                      # 5 seeds
     python benchmarks/bench_oversampling.py --datasets credit --seeds 1
     python benchmarks/bench_oversampling.py --protocol validation \\
         --samplers none SMOTE ADASYN V2VSLS \\
@@ -352,7 +352,7 @@ def main(argv=None):
     parser.add_argument("--samplers", nargs="+", default=SAMPLERS)
     parser.add_argument("--classifiers", nargs="+", default=CLASSIFIERS)
     parser.add_argument("--datasets", nargs="+", default=all_sets)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-samples", type=int, default=5000)
     parser.add_argument("--protocol", choices=["test", "validation"], default="test")
     parser.add_argument("--param", action="append", default=[])
