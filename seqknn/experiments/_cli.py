@@ -703,6 +703,13 @@ def _describe(settings, rows):
             "kNN has no training targets: its neighbours time is the search for "
             "the test samples."
         )
+    if models & set(KNN_NETWORKS):
+        text.append(
+            "Unless the run had --no-cache, a seed's training targets were "
+            "searched once, by the first network fitted on its training part, "
+            "and read from the cache by the others: their neighbours time is "
+            "that read."
+        )
     return " ".join(t for t in text if t)
 
 
