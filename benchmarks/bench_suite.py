@@ -330,7 +330,12 @@ def main(argv=None):
         m + (f"[{args.tag}]" if args.tag and m not in BASELINES else "")
         for m in args.models
     ]
-    rows = [r for r in cache.values() if r["protocol"] == args.protocol]
+    # Only the seeds asked for: the cache may hold more for some models.
+    rows = [
+        r
+        for r in cache.values()
+        if r["protocol"] == args.protocol and int(r["seed"]) < args.seeds
+    ]
     print(report(rows, labels, datasets))
 
 

@@ -83,11 +83,10 @@ class _BaseMemory(BaseKNNNetwork):
                 f"{n_train} instead.",
             )
             memory_size = n_train
+        # Draws of the whole split are the same memory: attention ignores order.
+        n_draws = 1 if memory_size == n_train else self.n_memory_draws
         draws = np.stack(
-            [
-                rng.choice(train_idx, memory_size, replace=False)
-                for _ in range(self.n_memory_draws)
-            ]
+            [rng.choice(train_idx, memory_size, replace=False) for _ in range(n_draws)]
         )
         self.memory_ = X_std[draws]
         self.memory_labels_ = y_encoded[draws]
@@ -178,7 +177,7 @@ class MNkNNClassifier(_BaseMemory):
         *,
         n_neighbors=5,
         memory_size=64,
-        n_memory_draws=1,
+        n_memory_draws=5,
         embedding_size=128,
         temperature=0.85,
         alpha=9.5,
@@ -289,7 +288,7 @@ class MNkNNVecClassifier(_BaseMemory):
         *,
         n_neighbors=5,
         memory_size=64,
-        n_memory_draws=1,
+        n_memory_draws=5,
         embedding_size=128,
         temperature=0.85,
         alpha=9.5,
@@ -358,7 +357,7 @@ class MemN2NClassifier(_BaseMemory):
     ----------
     n_hops : int, default=5
         Number of hops (the paper uses K of the kNN models).
-    %(memory)s
+    %(memory_memn2n)s
     %(learning_rate_memory)s
     %(training)s
     %(early_stopping_memory)s

@@ -263,7 +263,7 @@ class MNkNNVecSampler(_BaseNeighborSampler):
         Seeds the network's training and the choice of synthetic samples.
     %(generation)s
     %(n_neighbors)s
-    %(memory)s
+    %(memory_sampler)s
     %(temperature)s
     alpha : float, default=3.0
         Weight alpha of the ground-truth term in L1-bar; the paper's value for

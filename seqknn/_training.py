@@ -72,16 +72,19 @@ def train_module(
     Parameters
     ----------
     module : torch.nn.Module
-        Trained in place; with ``val_indices`` it holds, on return, the weights
-        of the epoch with the best ``monitor`` value, else the last weights.
+        Trained in place; on return it holds the weights of the epoch with the
+        best monitored value (``monitor`` with ``val_indices``, else the
+        training loss).
     objective : callable
         ``objective(indices)`` returns ``(loss, parts)`` for the samples with those
         indices (a LongTensor on the module's device); ``parts`` maps the names of
         the loss terms to detached scalars.
     train_indices, val_indices : LongTensor
         Sample indices to train on and to monitor early stopping on. Without
-        validation indices the training loss is monitored and the last weights
-        are kept; with them, the best weights are restored.
+        validation indices the training loss is monitored. Either way the
+        best epoch's weights are restored: a loss spike late in training (seen
+        with the memory networks) must not leave the model at its spiked
+        weights.
     score : callable, optional
         ``score(val_indices)`` returns a validation score (higher is better),
         recorded as ``"val_score"``.
@@ -172,8 +175,7 @@ def train_module(
 
         if monitored < best_loss - tol:
             best_loss, best_epoch, stale = monitored, n_epochs, 0
-            if validate:
-                best_state = copy.deepcopy(module.state_dict())
+            best_state = copy.deepcopy(module.state_dict())
         else:
             stale += 1
         if stale >= n_iter_no_change:
@@ -182,11 +184,11 @@ def train_module(
             for group in optimizer.param_groups:
                 group["lr"] *= 0.5
     epochs.close()
-    if best_state is not None:
+    if best_state is not None and best_epoch < n_epochs:
         module.load_state_dict(best_state)
     module.eval()
     watched = monitor if validate else "loss"
-    kept = f"epoch {best_epoch}'s weights" if validate else "the last weights"
+    kept = f"epoch {best_epoch}'s weights"
     if stale >= n_iter_no_change:
         message = (
             f"{description} stopped early at epoch {n_epochs}: {watched} did not "

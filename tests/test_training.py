@@ -95,6 +95,36 @@ def test_best_weights_are_restored():
     assert not torch.equal(snapshots[1], snapshots[-1])
 
 
+def test_lowest_training_loss_weights_are_restored_without_validation():
+    # Without validation data the training loss is monitored; a spike after
+    # the best epoch must not leave the module at the spiked weights.
+    module = torch.nn.Linear(2, 1)
+    x = torch.randn(8, 2)
+    losses = iter([5.0, 3.0, 1.0, 4.0, 4.0, 4.0])
+    starts = []  # weights at the start of each epoch (one batch per epoch)
+
+    def objective(idx):
+        starts.append(module.weight.detach().clone())
+        # Adam moves the weights by about lr whatever the gradient's scale.
+        return next(losses) + 1e-3 * module(x[idx]).sum(), {}
+
+    history, n_epochs = train_module(
+        module,
+        objective,
+        torch.arange(8),
+        learning_rate=0.1,
+        batch_size=8,
+        max_epochs=10,
+        n_iter_no_change=3,
+        tol=0.0,
+    )
+    assert n_epochs == 6
+    assert history["loss"][2] == min(history["loss"])
+    # Epoch 3 ends with the weights epoch 4 starts from.
+    torch.testing.assert_close(module.weight.detach(), starts[3])
+    assert not torch.equal(starts[3], starts[5])
+
+
 def test_non_finite_loss_raises():
     module = torch.nn.Linear(1, 1)
 
