@@ -153,9 +153,8 @@ max_epochs : int, default=200
     every class allows it), stop when the validation cross-entropy
     KL(Y^GT || Y^P) (for V2VS: the validation vector loss) has not improved by
     ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
-    best epoch. When False, train on all the data, stop when the training
-    loss has not improved for as long, and restore the weights of the epoch
-    with the lowest training loss.""",
+    best epoch. When False, train on all the data and stop when the training
+    loss has not improved for as long.""",
     "early_stopping_memory": """early_stopping : bool, default=False
     As for the seq2seq models, but off by default: the validation loss of a
     memory network varies with the random memory it attends to, and on small
@@ -164,9 +163,10 @@ max_epochs : int, default=200
     with it; see "How the defaults were chosen" on the Benchmark page of the
     documentation). Without it the network trains on all the data and stops
     when the training loss has not improved by ``tol`` for
-    ``n_iter_no_change`` epochs; the weights of the epoch with the lowest
-    training loss are restored, so that a loss spike late in training (seen
-    on cover-type data) does not leave the network at its spiked weights.""",
+    ``n_iter_no_change`` epochs, keeping the last weights; an epoch whose
+    training loss exceeds twice the best so far (a spike, seen on cover-type
+    data) is undone: the best weights are reloaded and the learning rate
+    halved.""",
     "stopping": """validation_fraction : float, default=0.1
     Share of the training data held out for early stopping.
 n_iter_no_change : int, default=10

@@ -176,7 +176,9 @@ def test_training_draws_a_fresh_memory_per_minibatch(blobs):
 
 def test_memory_larger_than_training_data(blobs):
     X, y = blobs
-    clf = MNkNNClassifier(memory_size=300, early_stopping=True, max_epochs=2)
+    clf = MNkNNClassifier(
+        memory_size=300, early_stopping=True, max_epochs=2, random_state=0
+    )
     with pytest.warns(
         UserWarning,
         match="memory_size=300 is larger than the 216 training samples left "

@@ -95,34 +95,46 @@ def test_best_weights_are_restored():
     assert not torch.equal(snapshots[1], snapshots[-1])
 
 
-def test_lowest_training_loss_weights_are_restored_without_validation():
-    # Without validation data the training loss is monitored; a spike after
-    # the best epoch must not leave the module at the spiked weights.
+def test_loss_spike_is_undone_without_validation(monkeypatch):
+    # Without validation data the last weights are kept, but an epoch whose
+    # training loss is more than twice the best is undone: the best weights
+    # come back and the learning rate is halved.
+    optimizers = []
+    make = seqknn._training.make_optimizer
+    monkeypatch.setattr(
+        seqknn._training,
+        "make_optimizer",
+        lambda *args: optimizers.append(make(*args)) or optimizers[-1],
+    )
     module = torch.nn.Linear(2, 1)
     x = torch.randn(8, 2)
-    losses = iter([5.0, 3.0, 1.0, 4.0, 4.0, 4.0])
-    starts = []  # weights at the start of each epoch (one batch per epoch)
+    losses = iter([5.0, 3.0, 1.0, 1.5, 3.0, 1.2, 1.2, 1.2])
+    starts, rates = [], []  # per epoch (one batch per epoch)
 
     def objective(idx):
         starts.append(module.weight.detach().clone())
+        rates.append(optimizers[0].param_groups[0]["lr"])
         # Adam moves the weights by about lr whatever the gradient's scale.
         return next(losses) + 1e-3 * module(x[idx]).sum(), {}
 
-    history, n_epochs = train_module(
+    _, n_epochs = train_module(
         module,
         objective,
         torch.arange(8),
         learning_rate=0.1,
         batch_size=8,
-        max_epochs=10,
-        n_iter_no_change=3,
+        max_epochs=20,
+        n_iter_no_change=5,
         tol=0.0,
     )
-    assert n_epochs == 6
-    assert history["loss"][2] == min(history["loss"])
-    # Epoch 3 ends with the weights epoch 4 starts from.
-    torch.testing.assert_close(module.weight.detach(), starts[3])
-    assert not torch.equal(starts[3], starts[5])
+    assert n_epochs == 8
+    # Epoch 4 (1.5) is not a spike; epoch 5 (3.0) is: epoch 6 starts from
+    # the weights epoch 3 ended with, at half the learning rate.
+    assert not torch.equal(starts[4], starts[3])
+    torch.testing.assert_close(starts[5], starts[3])
+    assert rates == pytest.approx([0.1] * 5 + [0.05] * 3)
+    # Training went on from there, and the last weights are kept.
+    assert not torch.equal(module.weight.detach(), starts[3])
 
 
 def test_non_finite_loss_raises():
