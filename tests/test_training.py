@@ -25,15 +25,21 @@ def test_auto_batch_size_gives_many_steps_on_small_data():
     assert resolve_batch_size(64, 1000) == 64
 
 
-@pytest.mark.parametrize("schedule", ["plateau", "constant"])
-def test_plateau_schedule_halves_the_learning_rate(schedule, monkeypatch):
-    optimizers = []
+@pytest.fixture
+def optimizers(monkeypatch):
+    """The optimisers ``train_module`` creates, to read their learning rate."""
+    made = []
     make = seqknn._training.make_optimizer
     monkeypatch.setattr(
         seqknn._training,
         "make_optimizer",
-        lambda *args: optimizers.append(make(*args)) or optimizers[-1],
+        lambda *args: made.append(make(*args)) or made[-1],
     )
+    return made
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "constant"])
+def test_plateau_schedule_halves_the_learning_rate(schedule, optimizers):
     module = torch.nn.Linear(1, 1)
     seen = []
 
@@ -95,17 +101,10 @@ def test_best_weights_are_restored():
     assert not torch.equal(snapshots[1], snapshots[-1])
 
 
-def test_loss_spike_is_undone_without_validation(monkeypatch):
+def test_loss_spike_is_undone_without_validation(optimizers):
     # Without validation data the last weights are kept, but an epoch whose
     # training loss is more than twice the best is undone: the best weights
     # come back and the learning rate is halved.
-    optimizers = []
-    make = seqknn._training.make_optimizer
-    monkeypatch.setattr(
-        seqknn._training,
-        "make_optimizer",
-        lambda *args: optimizers.append(make(*args)) or optimizers[-1],
-    )
     module = torch.nn.Linear(2, 1)
     x = torch.randn(8, 2)
     losses = iter([5.0, 3.0, 1.0, 1.5, 3.0, 1.2, 1.2, 1.2])
