@@ -184,13 +184,11 @@ def train_module(
                 # validation the best weights are restored at the end anyway.
                 module.load_state_dict(best_state)
                 rollbacks += 1
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.5
+                _halve_learning_rate(optimizer)
         if stale >= n_iter_no_change:
             break
         if lr_schedule == "plateau" and stale and stale % decay_every == 0:
-            for group in optimizer.param_groups:
-                group["lr"] *= 0.5
+            _halve_learning_rate(optimizer)
     epochs.close()
     if validate and best_state is not None:
         module.load_state_dict(best_state)
@@ -215,6 +213,11 @@ def train_module(
     if verbose:
         tqdm.write(message, file=sys.stderr)
     return dict(history), n_epochs
+
+
+def _halve_learning_rate(optimizer):
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
 
 
 # Without validation data, an epoch whose mean training loss is this many times
