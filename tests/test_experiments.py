@@ -228,6 +228,13 @@ def test_runs_are_reproducible_from_the_seed(tmp_path):
     assert _scores(first, ["seed"]) != _scores(other, ["seed"])
 
 
+def test_v2vs_votes_as_the_paper_in_the_experiments():
+    # The classifier's default ranks the decoder steps; Table 2 is the paper's.
+    assert seqknn.V2VSClassifier().vote == "ranked"
+    model = _models.make_model("V2VS", {"hidden_size": 64}, 5, _config())
+    assert (model.vote, model.hidden_size) == ("majority", 64)
+
+
 def test_out_of_core_gives_networks_and_knn_algorithm_1_neighbours(credit):
     model = _models.make_model("V2LS", {}, 5, _config(), targets="out-of-core")
     assert isinstance(model.neighbors, seqknn.OutOfCoreNeighbors)

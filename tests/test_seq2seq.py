@@ -148,17 +148,30 @@ def test_v2vs_stops_on_its_vector_loss(blobs):
     assert clf.n_iter_ == min(60, best + 1 + 3)
 
 
-def test_v2vs_probabilities_are_vote_shares(blobs):
-    X, y = blobs
-    clf = V2VSClassifier(**{**FAST, "n_neighbors": 4}).fit(X, y)
+@pytest.mark.parametrize("vote", ["majority", "ranked"])
+def test_v2vs_probabilities_are_vote_shares(vote):
+    # Overlapping classes, so that the steps' labels disagree on some rows.
+    X, y = make_classification(
+        n_samples=240,
+        n_features=4,
+        n_classes=3,
+        n_clusters_per_class=1,
+        class_sep=0.5,
+        random_state=0,
+    )
+    clf = V2VSClassifier(**{**FAST, "n_neighbors": 4, "vote": vote}).fit(X, y)
     # Validation votes used the training split; prediction votes use all data.
     assert clf._vote_index.n_samples_fit_ == len(X)
     proba = clf.predict_proba(X)
-    np.testing.assert_allclose(proba * 4, np.round(proba * 4), atol=1e-12)
-    neighbors = clf.predict_neighbors(X[:7])
-    assert neighbors.label_proba is None
-    expected = (neighbors.labels[:, :, None] == clf.classes_).mean(axis=1)
-    np.testing.assert_allclose(proba[:7], expected)
+    labels = clf.predict_neighbors(X).labels
+    assert clf.predict_neighbors(X[:7]).label_proba is None
+    assert (labels != labels[:, :1]).any()
+    weights = np.array([8, 4, 2, 1]) / 15 if vote == "ranked" else np.full(4, 0.25)
+    expected = ((labels[:, :, None] == clf.classes_) * weights[:, None]).sum(axis=1)
+    np.testing.assert_allclose(proba, expected)
+    if vote == "ranked":
+        # The first predicted neighbour decides; the others only grade.
+        np.testing.assert_array_equal(clf.predict(X), labels[:, 0])
 
 
 @pytest.mark.parametrize("Model", ALL)
