@@ -163,8 +163,9 @@ def test_v2vs_probabilities_are_vote_shares(vote):
     # Validation votes used the training split; prediction votes use all data.
     assert clf._vote_index.n_samples_fit_ == len(X)
     proba = clf.predict_proba(X)
-    labels = clf.predict_neighbors(X).labels
-    assert clf.predict_neighbors(X[:7]).label_proba is None
+    neighbors = clf.predict_neighbors(X)
+    assert neighbors.label_proba is None
+    labels = neighbors.labels
     assert (labels != labels[:, :1]).any()
     weights = np.array([8, 4, 2, 1]) / 15 if vote == "ranked" else np.full(4, 0.25)
     expected = ((labels[:, :, None] == clf.classes_) * weights[:, None]).sum(axis=1)
