@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._compat import Interval, StrOptions
-from ._data import chunk_rows
+from ._data import chunk_rows, distinct_in_block, distinct_rows, row_blocks
 from ._neighbors import _BaseNeighbors, rerank
 from ._optional import import_optional
 
@@ -29,68 +29,6 @@ _MIN_POINTS_PER_LIST = 39
 
 def _faiss():
     return import_optional("faiss", "FaissNeighbors")
-
-
-def _row_blocks(X, block_rows, rows=None):
-    """Yield (first row, float32 C-contiguous rows) for consecutive blocks of X.
-
-    With ``rows`` (sorted row indices), the blocks are of ``X[rows]``, and the
-    first row is a position in ``rows``.
-    """
-    n_rows = X.shape[0] if rows is None else len(rows)
-    for start in range(0, n_rows, block_rows):
-        stop = start + block_rows
-        part = X[start:stop] if rows is None else X[rows[start:stop]]
-        block = np.ascontiguousarray(part, dtype=np.float32)
-        if not np.isfinite(block).all():
-            # check_array catches this for an ndarray; a lazy X is checked here,
-            # a block at a time (faiss silently returns garbage for NaN).
-            raise ValueError(
-                f"Rows {start} to {start + len(block) - 1} of X contain NaN or "
-                "infinity; impute or drop them before searching neighbours."
-            )
-        yield start, block
-
-
-def _distinct(block):
-    """(positions of the first copies, inverse) of the distinct rows of a block.
-
-    ``block[first]`` are the distinct rows, in the order they first occur, and
-    ``block[first][inverse]`` is the block. Rows are compared by their bytes,
-    with -0.0 read as 0.0, so that rows are equal exactly when their values
-    are.
-    """
-    block = block + np.float32(0)  # a copy, in which -0.0 + 0.0 is 0.0
-    keys = block.view(np.dtype((np.void, block.shape[1] * 4))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[inverse.ravel()], keys
-
-
-def _distinct_rows(X, block_rows):
-    """(first rows, inverse) of the distinct rows of X, read a block at a time.
-
-    ``first_rows`` holds, in increasing order, the row where each distinct row
-    first occurs, and ``inverse[i]`` the distinct row that row i is a copy
-    of. A dictionary from each distinct row's bytes to its number joins the
-    blocks; it lives only during this call.
-    """
-    inverse = np.empty(X.shape[0], dtype=np.int64)
-    first_rows, seen = [], {}
-    for start, block in _row_blocks(X, block_rows):
-        first, block_inverse, keys = _distinct(block)
-        n_seen = len(seen)
-        # New rows are numbered n_seen, n_seen + 1, ... in order of occurrence.
-        ids = np.fromiter(
-            (seen.setdefault(key, len(seen)) for key in keys[first].tolist()),
-            dtype=np.int64,
-            count=len(first),
-        )
-        first_rows.append(start + first[ids >= n_seen])
-        inverse[start : start + len(block)] = ids[block_inverse]
-    return np.concatenate(first_rows), inverse
 
 
 class FaissNeighbors(_BaseNeighbors):
@@ -266,7 +204,7 @@ class FaissNeighbors(_BaseNeighbors):
         n_samples, n_features = X.shape
         block_rows = chunk_rows(n_features, 4)
         if self.deduplicate:
-            first_rows, inverse = _distinct_rows(X, block_rows)
+            first_rows, inverse = distinct_rows(X, block_rows)
             n_distinct = len(first_rows)
             # The copies of distinct row u are members[offsets[u]:offsets[u + 1]],
             # in increasing order.
@@ -311,7 +249,7 @@ class FaissNeighbors(_BaseNeighbors):
             index.train(train)
 
         # Distinct row u is vector u of the index.
-        for _, block in _row_blocks(X, block_rows, first_rows):
+        for _, block in row_blocks(X, block_rows, first_rows):
             index.add(block)
 
         self.index_ = index
@@ -364,10 +302,10 @@ class FaissNeighbors(_BaseNeighbors):
         block_rows = chunk_rows(self.n_features_in_, 4)
         # Unset in a search pickled before copies were collapsed.
         deduplicated = getattr(self, "_members", None) is not None
-        for start, block in _row_blocks(X, block_rows):
+        for start, block in row_blocks(X, block_rows):
             if deduplicated:
                 # Copies of a query have the same neighbours: searched once.
-                first, inverse, _ = _distinct(block)
+                first, inverse, _ = distinct_in_block(block)
                 block = np.ascontiguousarray(block[first])
             dist, ind = self.index_.search(block, n_search, params=params)
             # faiss pads with -1 when the probed lists hold too few vectors;

@@ -269,6 +269,16 @@ def test_block_kneighbors_ties_and_precision():
     assert indices.dtype == np.int64
 
 
+def test_block_kneighbors_keeps_twice_the_candidates_for_the_re_rank():
+    # Far from the origin the float32 expanded distances of these points tie
+    # (torch's top-k picked rows 1 and 3 for k=2); among 2k candidates the
+    # float64 re-rank finds the true nearest, as the exact search does.
+    points = 1e4 + np.array([[0.0], [0.1], [0.2], [0.3]])
+    distances, indices = block_kneighbors(points[:1], points, 2)
+    np.testing.assert_array_equal(indices, [[0, 1]])
+    np.testing.assert_allclose(distances, [[0.0, 0.1]], atol=1e-3)
+
+
 class _Lazy:
     """An on-disk-like array: shape, dtype and row reads, recording them."""
 

@@ -175,6 +175,24 @@ def test_v2vs_probabilities_are_vote_shares(vote):
         np.testing.assert_array_equal(clf.predict(X), labels[:, 0])
 
 
+def test_v2vs_labels_identical_rows_by_their_majority():
+    # Four points, each copied 10 times: 3 copies of another class come first,
+    # then 7 of the point's own class. A vector landing on a point must take
+    # the majority label, not that of the first copy the search meets.
+    points = np.array([[0.0, 0.0], [0.0, 8.0], [8.0, 0.0], [8.0, 8.0]])
+    majority = np.array([0, 1, 2, 0])
+    minority = np.array([1, 2, 0, 2])
+    X = np.repeat(points, 10, axis=0)
+    y = np.ravel([[m] * 3 + [c] * 7 for c, m in zip(majority, minority, strict=True)])
+    clf = V2VSClassifier(**{**FAST, "max_epochs": 60}).fit(X, y)
+    neighbors = clf.predict_neighbors(points)
+    # The predicted vectors lie at their point, so the vote reads its copies.
+    nearest = np.linalg.norm(neighbors.vectors[:, :, None] - points, axis=-1)
+    assert (nearest.argmin(-1) == np.arange(4)[:, None]).all()
+    assert (neighbors.labels == majority[:, None]).all()
+    np.testing.assert_array_equal(clf.predict(points), majority)
+
+
 @pytest.mark.parametrize("Model", ALL)
 def test_predict_neighbors_shapes_and_units(Model, blobs):
     X, y = blobs
