@@ -65,11 +65,12 @@ class FaissNeighbors(_BaseNeighbors):
     of rows of about 64 MiB, so ``X`` can be an ndarray, a memmap, or any lazy
     on-disk rows object with ``shape``, ``dtype``, ``len`` and row reads
     ``X[a:b]`` / ``X[sorted_int_array]``; it is never read whole (``fit``
-    reads it twice: once to find the distinct rows, once to add them). Memory:
-    the index holds the distinct rows as float32 (4 d bytes each), the table
-    of copies 8 bytes per sample and per distinct row; while ``fit`` runs, a
-    dictionary from each distinct row's bytes to its number joins the blocks
-    (about 4 d + 100 bytes per distinct row), freed when ``fit`` returns.
+    reads it twice: once to find the distinct rows, once to add them; rows
+    with a copy before them a third time, to compare them with it, so that
+    only identical rows are collapsed). Memory: the index holds the distinct
+    rows as float32 (4 d bytes each), the table of copies 8 bytes per sample
+    and per distinct row; while ``fit`` runs, grouping the rows by a 64-bit
+    hash of each takes about 40 bytes per sample.
 
     Parameters
     ----------
@@ -305,7 +306,7 @@ class FaissNeighbors(_BaseNeighbors):
         for start, block in row_blocks(X, block_rows):
             if deduplicated:
                 # Copies of a query have the same neighbours: searched once.
-                first, inverse, _ = distinct_in_block(block)
+                first, inverse = distinct_in_block(block)
                 block = np.ascontiguousarray(block[first])
             dist, ind = self.index_.search(block, n_search, params=params)
             # faiss pads with -1 when the probed lists hold too few vectors;

@@ -387,7 +387,23 @@ def distinct_in_block(block):
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return first[order], rank[inverse.ravel()], keys
+    return first[order], rank[inverse.ravel()]
+
+
+def _row_hashes(block):
+    """A 64-bit FNV-1a hash of each row's float32 values, -0.0 read as 0.0."""
+    words = (block + np.float32(0)).view(np.uint32).astype(np.uint64)
+    hashes = np.full(len(block), 0xCBF29CE484222325, dtype=np.uint64)
+    for column in words.T:
+        hashes ^= column
+        hashes *= np.uint64(0x100000001B3)
+    return hashes
+
+
+def _read_sorted(X, rows):
+    """``X[rows]`` as float32 for any row indices, read in increasing order."""
+    unique, inverse = np.unique(rows, return_inverse=True)
+    return np.asarray(X[unique], dtype=np.float32)[inverse]
 
 
 def distinct_rows(X, block_rows):
@@ -395,23 +411,35 @@ def distinct_rows(X, block_rows):
 
     ``first_rows`` holds, in increasing order, the row where each distinct row
     first occurs, and ``inverse[i]`` the distinct row that row i is a copy
-    of. A dictionary from each distinct row's bytes to its number joins the
-    blocks; it lives only during this call.
+    of, numbered in order of first occurrence. Rows are grouped by a 64-bit
+    hash of their values, then each row that is not the first of its group
+    is compared with that first row (a second read of those rows only); a
+    row that differs (a hash collision, practically never) becomes a
+    distinct row of its own. Memory: about 40 bytes per row while it runs.
     """
-    inverse = np.empty(X.shape[0], dtype=np.int64)
-    first_rows, seen = [], {}
+    n_rows = X.shape[0]
+    hashes = np.empty(n_rows, dtype=np.uint64)
     for start, block in row_blocks(X, block_rows):
-        first, block_inverse, keys = distinct_in_block(block)
-        n_seen = len(seen)
-        # New rows are numbered n_seen, n_seen + 1, ... in order of occurrence.
-        ids = np.fromiter(
-            (seen.setdefault(key, len(seen)) for key in keys[first].tolist()),
-            dtype=np.int64,
-            count=len(first),
+        hashes[start : start + len(block)] = _row_hashes(block)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    del hashes
+    inverse = inverse.ravel()
+    copies = np.flatnonzero(first[inverse] != np.arange(n_rows))
+    alone = []
+    for start in range(0, len(copies), block_rows):
+        rows = copies[start : start + block_rows]
+        differs = (_read_sorted(X, rows) != _read_sorted(X, first[inverse[rows]])).any(
+            axis=1
         )
-        first_rows.append(start + first[ids >= n_seen])
-        inverse[start : start + len(block)] = ids[block_inverse]
-    return np.concatenate(first_rows), inverse
+        alone.append(rows[differs])
+    alone = np.concatenate(alone) if alone else np.empty(0, dtype=np.int64)
+    inverse[alone] = len(first) + np.arange(len(alone))
+    first = np.concatenate([first, alone])
+    # Number the distinct rows in order of first occurrence.
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
 
 
 def take_rows(X, rows):

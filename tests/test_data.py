@@ -17,7 +17,13 @@ from seqknn import (
     _base,
     _data,
 )
-from seqknn._data import ScaledRows, is_lazy, read_rows, streaming_scaler
+from seqknn._data import (
+    ScaledRows,
+    distinct_rows,
+    is_lazy,
+    read_rows,
+    streaming_scaler,
+)
 
 FAST = {"max_epochs": 3, "batch_size": 64, "random_state": 0}
 
@@ -198,3 +204,24 @@ def test_read_ahead_raises_the_readers_error():
 
     with pytest.raises(OSError, match="disk gone"):
         list(_data.read_ahead(read, range(5)))
+
+
+def test_distinct_rows_joins_identical_rows_only(tmp_path, monkeypatch):
+    X = np.array(
+        [[0, 1], [-0.0, 1], [2, 3], [0, 1], [2, 3], [5, 5], [2, 3]], dtype=np.float32
+    )
+    on_disk = np.lib.format.open_memmap(tmp_path / "X.npy", "w+", np.float32, X.shape)
+    on_disk[:] = X
+    for rows in (X, on_disk):
+        # Blocks of 2 rows: copies are found across blocks; -0.0 equals 0.0.
+        first, inverse = distinct_rows(rows, 2)
+        assert_array_equal(first, [0, 2, 5])
+        assert_array_equal(inverse, [0, 0, 1, 0, 1, 2, 1])
+    # With every hash equal, rows are compared, never joined when they differ.
+    monkeypatch.setattr(
+        _data, "_row_hashes", lambda block: np.zeros(len(block), np.uint64)
+    )
+    first, inverse = distinct_rows(X, 2)
+    assert_array_equal(X[first][inverse], X)
+    assert_array_equal(first, np.sort(first))
+    assert_array_equal(inverse[first], np.arange(len(first)))
