@@ -384,10 +384,15 @@ def distinct_in_block(block):
     block = block + np.float32(0)  # a copy, in which -0.0 + 0.0 is 0.0
     keys = block.view(np.dtype((np.void, block.shape[1] * 4))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return _in_order_of_occurrence(first, inverse.ravel())
+
+
+def _in_order_of_occurrence(first, inverse):
+    """Renumber groups (``first[g]``: group g's first row) by that first row."""
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return first[order], rank[inverse.ravel()]
+    return first[order], rank[inverse]
 
 
 def _row_hashes(block):
@@ -434,12 +439,7 @@ def distinct_rows(X, block_rows):
         alone.append(rows[differs])
     alone = np.concatenate(alone) if alone else np.empty(0, dtype=np.int64)
     inverse[alone] = len(first) + np.arange(len(alone))
-    first = np.concatenate([first, alone])
-    # Number the distinct rows in order of first occurrence.
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[inverse]
+    return _in_order_of_occurrence(np.concatenate([first, alone]), inverse)
 
 
 def take_rows(X, rows):
