@@ -340,7 +340,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """
         device = resolve_device(self.device)
         cpu_generator, device_generator = make_generators(rng, device)
-        self._prepare_fit(X_std, y_encoded, train_idx, rng)
+        self._prepare_fit(X_std, y_encoded, weights, train_idx, rng)
         started = time.perf_counter()
         neighbors = self._neighbor_targets(X_std, train_idx, rng)
         fit_times = {"neighbors": time.perf_counter() - started}
@@ -374,7 +374,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             module, data, cpu_generator, optimizer, max_epochs, lr_schedule
         )
         fit_times["training"] = time.perf_counter() - started
-        self._finish_fit(X_std, y_encoded)
+        self._finish_fit(X_std, y_encoded, weights)
         self._commit(
             scaler=scaler,
             module=module,
@@ -610,10 +610,13 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             indices, test_size=n_val, stratify=stratify, random_state=rng
         )
 
-    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
-        """Hook run before training, e.g. to store what prediction needs."""
+    def _prepare_fit(self, X_std, y_encoded, weights, train_idx, rng):
+        """Hook run before training, e.g. to store what prediction needs.
 
-    def _finish_fit(self, X_std, y_encoded):
+        ``weights`` are the normalised sample weights of all rows (or None).
+        """
+
+    def _finish_fit(self, X_std, y_encoded, weights):
         """Hook run after training, e.g. to index all data for prediction."""
 
     def _run_module(self, module, x, *, pool=None, generator=None):

@@ -71,7 +71,7 @@ class _BaseMemory(BaseKNNNetwork):
             predict_vectors=self._predicts_vectors,
         )
 
-    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
+    def _prepare_fit(self, X_std, y_encoded, weights, train_idx, rng):
         n_train = len(train_idx)
         memory_size = self.memory_size
         if memory_size > n_train:

@@ -20,27 +20,35 @@ from ._networks import Seq2SeqKNN
 class VectorVoteMixin:
     """Labels predicted vectors by their nearest training sample (the paper's V2VS).
 
-    Identical training rows count as one sample with their majority label.
+    Identical training rows count as one sample with their majority label,
+    weighted by the sample and class weights of the fit.
 
     predict_proba is the weighted share of the K predicted neighbour vectors
     whose nearest training sample has each class: equal weights with
     ``vote="majority"``, weight 2^-t for step t with ``vote="ranked"``.
     """
 
-    def _prepare_fit(self, X_std, y_encoded, train_idx, rng):
+    def _prepare_fit(self, X_std, y_encoded, weights, train_idx, rng):
         # While training, vote with the training split only: a validation
         # sample must not label its own predicted vectors.
-        self._finish_fit(take_rows(X_std, train_idx), y_encoded[train_idx])
+        self._finish_fit(
+            take_rows(X_std, train_idx),
+            y_encoded[train_idx],
+            None if weights is None else weights[train_idx],
+        )
 
-    def _finish_fit(self, X_std, y_encoded):
+    def _finish_fit(self, X_std, y_encoded, weights):
         # Identical rows may carry different labels: a vector that lands on
-        # them takes their majority label (ties to the first class), not the
-        # label of whichever copy the search happens to return. The index
-        # holds each distinct row once.
+        # them takes their (weighted) majority label, ties to the first class,
+        # not the label of whichever copy the search happens to return. A
+        # weight of 2 counts as two copies. The index holds each distinct row
+        # once.
         first_rows, copy_of = distinct_rows(X_std, chunk_rows(X_std.shape[1], 4))
         n_classes = len(self.classes_)
         counts = np.bincount(
-            copy_of * n_classes + y_encoded, minlength=len(first_rows) * n_classes
+            copy_of * n_classes + y_encoded,
+            weights=weights,
+            minlength=len(first_rows) * n_classes,
         )
         self._vote_labels = counts.reshape(-1, n_classes).argmax(1)
         if len(first_rows) < len(copy_of):

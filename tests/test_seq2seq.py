@@ -191,6 +191,11 @@ def test_v2vs_labels_identical_rows_by_their_majority():
     assert (nearest.argmin(-1) == np.arange(4)[:, None]).all()
     assert (neighbors.labels == majority[:, None]).all()
     np.testing.assert_array_equal(clf.predict(points), majority)
+    # Weighted, the majority follows the weights: the 3 minority copies at
+    # weight 3 outweigh the 7 others (9 > 7), as 9 copies would.
+    weights = np.ravel([[3.0] * 3 + [1.0] * 7 for _ in points])
+    clf = V2VSClassifier(**{**FAST, "max_epochs": 60}).fit(X, y, weights)
+    assert (clf.predict_neighbors(points).labels == minority[:, None]).all()
 
 
 @pytest.mark.parametrize("Model", ALL)
