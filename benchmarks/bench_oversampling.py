@@ -49,6 +49,10 @@ from the repository root::
         --param V2VSLS.generation=interpolate --tag interp
     python benchmarks/bench_oversampling.py --report-only \\
         --compare none SMOTE "V2VSLS[interp]"
+    python benchmarks/bench_oversampling.py --seeds 20 \\
+        --samplers none ROS SMOTE ADASYN V2VSLS    # the 20-seed check
+
+The report reads the seeds ``0`` to ``--seeds - 1`` of the cached rows.
 
 Prints Markdown tables: per classifier, the minority F1 of every sampler on
 every data set (mean over the seeds); per classifier and sampler the mean
@@ -425,7 +429,13 @@ def main(argv=None):
     seqknn_labels = [s for s in samplers if s.split("[")[0] in SEQKNN]
     group_of = {d: g for g, sets in group_sets.items() for d in sets}
     # The last row for a key wins: a rerun with a new configuration replaces it.
-    rows = [r for r in cache.values() if r["protocol"] == args.protocol]
+    # The report covers seeds 0 to --seeds - 1, so that extra seeds of some
+    # samplers do not change the tables of the others.
+    rows = [
+        r
+        for r in cache.values()
+        if r["protocol"] == args.protocol and int(r["seed"]) < args.seeds
+    ]
     print(
         report(rows, samplers, args.classifiers, args.datasets, group_of, seqknn_labels)
     )

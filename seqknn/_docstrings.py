@@ -108,12 +108,13 @@ chose ``generation``, the classification values (alpha=9.5, lambda=0.12) gave
 V2VSLS the same mean minority F1 (70.0 over the three classifiers), so the
 paper's values stay.
 
-On the test parts of those 21 sets (3 seeds; tables on the user guide page
+On the test parts of those 21 sets (5 seeds; tables on the user guide page
 "Oversampling: when to prefer which sampler") the samplers help a neural
 network trained on imbalanced data most: an MLP's mean minority F1 goes from
-49.4 without resampling to 70.8 with V2VSLS and 71.8 with MNkNN_VEC (71.2
-with SMOTE). With a random forest or gradient boosting, SMOTE or a tuned
-decision threshold did as well or better at a fraction of the cost.""",
+50.1 without resampling to 71.0 with V2VSLS and 70.8 with MNkNN_VEC (70.6
+with SMOTE, 70.8 with random oversampling). With a random forest or gradient
+boosting, SMOTE or a tuned decision threshold did as well or better at a
+fraction of the cost.""",
     "temperature": """temperature : float, default=0.85
     Softmax temperature tau of the label head,
     Y_t^P = softmax((W_y y_t + b_y) / tau), where y_t is the decoder output
