@@ -73,7 +73,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_suite import SHARED, load, parse_params, split
+from bench_suite import SHARED, load, parse_params, reported_rows, split
 from scipy.stats import rankdata
 
 FIELDS = [
@@ -429,13 +429,7 @@ def main(argv=None):
     seqknn_labels = [s for s in samplers if s.split("[")[0] in SEQKNN]
     group_of = {d: g for g, sets in group_sets.items() for d in sets}
     # The last row for a key wins: a rerun with a new configuration replaces it.
-    # The report covers seeds 0 to --seeds - 1, so that extra seeds of some
-    # samplers do not change the tables of the others.
-    rows = [
-        r
-        for r in cache.values()
-        if r["protocol"] == args.protocol and int(r["seed"]) < args.seeds
-    ]
+    rows = reported_rows(cache, args.protocol, args.seeds)
     print(
         report(rows, samplers, args.classifiers, args.datasets, group_of, seqknn_labels)
     )

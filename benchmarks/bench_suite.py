@@ -166,6 +166,20 @@ def run_one(protocol, model, tag, params, dataset, seed, max_samples):
     }
 
 
+def reported_rows(cache, protocol, n_seeds):
+    """The cached rows of ``protocol`` for seeds 0 to ``n_seeds - 1``.
+
+    The cache may hold more seeds for some models or data sets; a report
+    reads only the seeds asked for, so those extra seeds leave its tables as
+    they are.
+    """
+    return [
+        r
+        for r in cache.values()
+        if r["protocol"] == protocol and int(r["seed"]) < n_seeds
+    ]
+
+
 def read_cache(path):
     if not path.exists():
         return {}
@@ -330,13 +344,7 @@ def main(argv=None):
         m + (f"[{args.tag}]" if args.tag and m not in BASELINES else "")
         for m in args.models
     ]
-    # Only the seeds asked for: the cache may hold more for some models.
-    rows = [
-        r
-        for r in cache.values()
-        if r["protocol"] == args.protocol and int(r["seed"]) < args.seeds
-    ]
-    print(report(rows, labels, datasets))
+    print(report(reported_rows(cache, args.protocol, args.seeds), labels, datasets))
 
 
 if __name__ == "__main__":
