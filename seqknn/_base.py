@@ -702,15 +702,8 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         and with ``argmax`` (``predict``) neither are the probabilities, so
         that predicting n rows from disk keeps one integer per row.
         """
-
-        def batch_result(outputs):
-            proba = self._proba_from_outputs(outputs)
-            if not argmax:
-                return proba
-            # -1 marks a row whose output overflowed, reported below.
-            return np.where(np.isfinite(proba).all(axis=1), proba.argmax(axis=1), -1)
-
-        result = self._forward(X_std, module, transform=batch_result)
+        transform = self._class_from_outputs if argmax else self._proba_from_outputs
+        result = self._forward(X_std, module, transform=transform)
         overflowed = result < 0 if argmax else ~np.isfinite(result).all(axis=1)
         if overflowed.any():
             # argmax would silently return the first class for those rows.
@@ -722,6 +715,11 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 "rescale them."
             )
         return result
+
+    def _class_from_outputs(self, outputs):
+        """The argmax of Y^P, or -1 where the output overflowed (reported later)."""
+        proba = self._proba_from_outputs(outputs)
+        return np.where(np.isfinite(proba).all(axis=1), proba.argmax(axis=1), -1)
 
     def _proba_from_outputs(self, outputs):
         """Y^P = (1/K) sum_t Y_t^P."""

@@ -68,6 +68,13 @@ class VectorVoteMixin:
         weights = 0.5 ** np.arange(n_steps)
         return weights / weights.sum()
 
+    def _class_from_outputs(self, outputs):
+        if self.vote == "majority":
+            return super()._class_from_outputs(outputs)
+        # Step 1's weight exceeds all later ones together, so its label is the
+        # argmax: one nearest-sample search per row instead of K.
+        return self._step_labels({"vectors": outputs["vectors"][:, :1]})[:, 0]
+
     def _proba_from_outputs(self, outputs):
         labels = self._step_labels(outputs)
         weights = np.broadcast_to(self._step_weights(labels.shape[1]), labels.shape)
@@ -266,6 +273,9 @@ class V2VSClassifier(VectorVoteMixin, _BaseSeq2Seq):
     Notes
     -----
     The validation score in ``history_`` is the accuracy of the same vote.
+    With ``vote="ranked"``, ``predict`` and that score search the nearest
+    training sample of the first predicted vector only, since its weight
+    exceeds the other steps' together; ``predict_proba`` searches all K.
 
     On data with repeated rows of different labels, labelling a vector by
     whichever copy the search returns first made the vote depend on the row

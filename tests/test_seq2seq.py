@@ -170,6 +170,8 @@ def test_v2vs_probabilities_are_vote_shares(vote):
     weights = np.array([8, 4, 2, 1]) / 15 if vote == "ranked" else np.full(4, 0.25)
     expected = ((labels[:, :, None] == clf.classes_) * weights[:, None]).sum(axis=1)
     np.testing.assert_allclose(proba, expected)
+    # "ranked" predicts from step 1's search alone; the same classes.
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
     if vote == "ranked":
         # The first predicted neighbour decides; the others only grade.
         np.testing.assert_array_equal(clf.predict(X), labels[:, 0])
