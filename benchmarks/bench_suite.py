@@ -28,6 +28,8 @@ repository root::
         --param V2VSLS.hidden_size=64 --tag h64
     python benchmarks/bench_suite.py --speed --datasets credit fars nursery \\
         --max-samples 0                                   # fit times, full data
+    python benchmarks/bench_suite.py --speed --models V2VS --datasets credit \\
+        --max-samples 20000               # V2VS's fit and predict times
 
 Prints a Markdown table: per data set the mean macro-F1 (x100) over the seeds;
 then per model the mean macro-F1, the mean rank among the models shown (1 is
@@ -244,27 +246,42 @@ def report(rows, models, datasets, reference="kNN"):
     return "\n".join(lines)
 
 
-def speed(datasets, max_samples, seed=0):
-    """Fit time of V2VSLS at its defaults against ``MLP-128x3``, one process."""
+def speed(datasets, max_samples, models=("V2VSLS",), seed=0):
+    """Fit times of seqknn ``models`` at their defaults against ``MLP-128x3``.
+
+    All in one process, one after the other; also each model's time to
+    predict the 20% test part.
+    """
     import torch
 
-    lines = ["| data set | n_train | MLP-128x3 fit (s) | V2VSLS fit (s) | ratio |"]
-    lines.append("|---|---|---|---|---|")
+    header = ["data set", "n_train", "MLP-128x3 fit (s)"]
+    for m in models:
+        header += [f"{m} fit (s)", "ratio", f"{m} predict (s)"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for d in datasets:
         X, y = load(d, max_samples)
-        X_tr, y_tr, _, _ = split(X, y, seed, "test")
-        times = []
-        for model in ("MLP-128x3", "V2VSLS"):
+        X_tr, y_tr, X_te, _ = split(X, y, seed, "test")
+        cells, mlp_time = [d, str(len(y_tr))], None
+        for model in ("MLP-128x3", *models):
             est = make_model(model, seed, {})
             started = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 est.fit(X_tr, y_tr)
-            times.append(time.perf_counter() - started)
-        lines.append(
-            f"| {d} | {len(y_tr)} | {times[0]:.1f} | {times[1]:.1f} "
-            f"| {times[1] / times[0]:.1f} |"
-        )
+            fit_time = time.perf_counter() - started
+            if mlp_time is None:
+                mlp_time = fit_time
+                cells.append(f"{fit_time:.1f}")
+                continue
+            started = time.perf_counter()
+            est.predict(X_te)
+            predict_time = time.perf_counter() - started
+            cells += [
+                f"{fit_time:.1f}",
+                f"{fit_time / mlp_time:.1f}",
+                f"{predict_time:.2f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     print(f"torch threads: {torch.get_num_threads()}")
     return "\n".join(lines)
@@ -272,7 +289,12 @@ def speed(datasets, max_samples, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=BASELINES + SEQKNN)
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="default: all; with --speed, V2VSLS",
+    )
     parser.add_argument("--datasets", nargs="+", default=dev_sets() + PAPER_SETS)
     parser.add_argument("--exclude", nargs="+", default=[])
     parser.add_argument("--seeds", type=int, default=3)
@@ -294,13 +316,14 @@ def main(argv=None):
     parser.add_argument(
         "--speed",
         action="store_true",
-        help="only time V2VSLS against MLP-128x3 on --datasets",
+        help="only time the seqknn --models against MLP-128x3 on --datasets",
     )
     args = parser.parse_args(argv)
     datasets = [d for d in args.datasets if d not in args.exclude]
     if args.speed:
-        print(speed(datasets, args.max_samples))
+        print(speed(datasets, args.max_samples, args.models or ["V2VSLS"]))
         return
+    args.models = args.models or BASELINES + SEQKNN
     params = parse_params(args.param)
     cache = read_cache(args.out)
     todo = []
