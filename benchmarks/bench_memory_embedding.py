@@ -17,28 +17,20 @@ seed and the cover-type file.
 import sys
 import time
 import warnings
-from types import SimpleNamespace
 
 import torch
 from sklearn.metrics import f1_score
 
+from seqknn.experiments._cli import _defaults, _parser
 from seqknn.experiments._models import make_model
 from seqknn.experiments._protocol import load_dataset, split
 
 
 def main(name, size, seed, path):
     torch.set_num_threads(1)
-    config = SimpleNamespace(
-        covtype_path=path,
-        kdd_path=None,
-        sensit_path=None,
-        data_home=None,
-        max_samples=None,
-        device="cpu",
-        memory=None,
-        max_epochs=None,
-        quick=False,
-    )
+    # The classification experiment's own settings, as its command line gives.
+    parser, _ = _parser()
+    config = _defaults(parser.parse_args(["classification", "--covtype-path", path]))
     X, y, _ = load_dataset("covtype", config)
     (X_tr, y_tr), (X_val, y_val), (X_te, y_te) = split(X, y, seed)
     started = time.perf_counter()

@@ -31,7 +31,6 @@ cover-type data (seed 0's 80/10/10 split, as in the experiment)::
 
 import argparse
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 from imblearn.over_sampling import ADASYN, SMOTE
@@ -39,6 +38,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 import seqknn
+from seqknn.experiments._cli import _defaults, _parser
 from seqknn.experiments._protocol import load_dataset, split
 
 
@@ -52,16 +52,20 @@ def samplers(seed):
             yield f"{name} ({generation})", sampler
 
 
-def foreign_seeds(sampler, X, y, c):
-    """The share of another class's samples among the seeds of class ``c``.
+def foreign_seeds(sampler, X, y):
+    """For each class c, the share of another class's samples among its seeds.
 
     With the paper's rule a synthetic sample of class c is a predicted vector
     labelled c, around a training sample of any class: the seeds are the
     candidates of the first generation pass, from which the synthetic samples
     are drawn uniformly.
     """
-    seeds, _ = np.nonzero(sampler.estimator_.predict_neighbors(X).labels == c)
-    return np.mean(y[seeds] != c)
+    labels = sampler.estimator_.predict_neighbors(X).labels
+    shares = {}
+    for c in np.unique(y):
+        seeds, _ = np.nonzero(labels == c)
+        shares[c] = np.mean(y[seeds] != c)
+    return shares
 
 
 def main(argv=None):
@@ -72,28 +76,28 @@ def main(argv=None):
     parser.add_argument("--max-samples", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    config = SimpleNamespace(
-        covtype_path=args.covtype_path,
-        kdd_path=args.kdd_path,
-        sensit_path=None,
-        data_home=None,
-        max_samples=args.max_samples,
-    )
+    # The oversampling experiment's own settings, as its command line gives them.
+    parser, _ = _parser()
+    command = ["oversampling", "--max-samples", str(args.max_samples)]
+    for name in ("covtype", "kdd"):
+        path = getattr(args, f"{name}_path")
+        command += [f"--{name}-path", path] if path else []
+    config = _defaults(parser.parse_args(command))
     X, y, _ = load_dataset(args.dataset, config)
     (X, y), _, _ = split(X, y, args.seed)
     X = StandardScaler().fit_transform(X)
     n_real = len(y)
     real = NearestNeighbors(n_neighbors=5).fit(X)
-    # Each real sample's distance to its nearest other real sample.
-    real_dist = real.kneighbors(X, 2)[0][:, 1]
+    # Each real sample's 5 nearest other real samples (the first is itself).
+    real_dist, nearest = real.kneighbors(X, 6)
+    real_dist = real_dist[:, 1]
     print(f"{args.dataset}: {n_real} training rows, classes {np.bincount(y)}")
     print(
         "| sampler | class | synthetic | foreign 1-NN | foreign 5-NN "
         "| dist / real | foreign seeds |"
     )
     print("|---|---|---|---|---|---|---|")
-    # The same figures for the real samples (their nearest other real ones).
-    _, nearest = real.kneighbors(X, 6)
+    # The same figures for the real samples.
     for c in np.unique(y):
         labels = y[nearest[y == c, 1:]]
         cells = [
@@ -113,6 +117,7 @@ def main(argv=None):
         new_X, new_y = X_res[n_real:], y_res[n_real:]
         dist, nearest = real.kneighbors(new_X)
         labels = y[nearest]
+        seeds = foreign_seeds(sampler, X, y) if name.endswith("(paper)") else None
         for c in np.unique(new_y):
             rows = new_y == c
             foreign5 = (labels[rows] != c).sum(axis=1) >= 3
@@ -123,11 +128,7 @@ def main(argv=None):
                 f"{np.mean(labels[rows, 0] != c):.3f}",
                 f"{np.mean(foreign5):.3f}",
                 f"{np.median(dist[rows, 0]) / np.median(real_dist[y == c]):.2f}",
-                (
-                    f"{foreign_seeds(sampler, X, y, c):.3f}"
-                    if name.endswith("(paper)")
-                    else "-"
-                ),
+                "-" if seeds is None else f"{seeds[c]:.3f}",
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
 
