@@ -86,6 +86,9 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     _predicts_neighbors = True
     _predicts_labels = True
     _predicts_vectors = False
+    # Without early stopping, an epoch whose training loss exceeds this many
+    # times the best so far is undone (``train_module``'s ``spike_factor``).
+    _spike_factor = 2.0
 
     _parameter_constraints = {
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -512,6 +515,7 @@ class BaseKNNNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             learning_rate=self.learning_rate,
             optimizer=optimizer,
             lr_schedule=lr_schedule,
+            spike_factor=self._spike_factor,
             batch_size=resolve_batch_size(self.batch_size, len(data.train)),
             max_epochs=max_epochs,
             n_iter_no_change=self.n_iter_no_change,

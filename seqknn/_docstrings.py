@@ -166,9 +166,9 @@ max_epochs : int, default=200
     documentation). Without it the network trains on all the data and stops
     when the training loss has not improved by ``tol`` for
     ``n_iter_no_change`` epochs, keeping the last weights; an epoch whose
-    training loss exceeds twice the best so far (a spike, seen on cover-type
-    data) is undone: the best weights are reloaded and the learning rate
-    halved.""",
+    training loss exceeds 1.4 times the best so far (2 times for MemN2N; a
+    spike, seen on cover-type data) is undone: the best weights are reloaded
+    and the learning rate halved.""",
     "stopping": """validation_fraction : float, default=0.1
     Share of the training data held out for early stopping.
 n_iter_no_change : int, default=10

@@ -56,6 +56,13 @@ class _BaseMemory(BaseKNNNetwork):
     depend on the other rows passed with it.
     """
 
+    # MNkNN_VEC on all cover-type rows at the default size ended two of five
+    # fits with the network of a loss jump of 1.76 and 1.49 times the best
+    # (85.7 and 86.4 macro-F1, 91.5 to 92.8 on the other seeds); 1.4 undoes
+    # them (92.6 and 92.7) and leaves MNkNN and MNkNN_VEC level over the dev
+    # suite. MemN2N keeps 2: "Loss spikes" on the Benchmark page.
+    _spike_factor = 1.4
+
     def _n_hops(self):
         return self.n_neighbors
 
@@ -381,6 +388,9 @@ class MemN2NClassifier(_BaseMemory):
     """
 
     _predicts_neighbors = False
+    # Its loss spikes often on small data, and undoing more of them lowered it
+    # over the dev suite; on cover type none of its epochs reached 1.4.
+    _spike_factor = 2.0
     _parameter_constraints = {
         **BaseKNNNetwork._parameter_constraints,
         **_MEMORY,

@@ -62,6 +62,7 @@ def train_module(
     weight_decay=0.0,
     optimizer=None,
     lr_schedule="constant",
+    spike_factor=2.0,
     generator=None,
     warn_max_epochs=True,
     verbose=0,
@@ -81,9 +82,10 @@ def train_module(
     train_indices, val_indices : LongTensor
         Sample indices to train on and to monitor early stopping on. Without
         validation indices the training loss is monitored and the last weights
-        are kept, but an epoch whose training loss exceeds twice the best so
-        far (a spike) is undone: the best weights are reloaded and the
-        learning rate is halved. With them, the best weights are restored.
+        are kept, but an epoch whose training loss exceeds ``spike_factor``
+        times the best so far (a spike) is undone: the best weights are
+        reloaded and the learning rate is halved. With them, the best
+        weights are restored.
     score : callable, optional
         ``score(val_indices)`` returns a validation score (higher is better),
         recorded as ``"val_score"``.
@@ -104,6 +106,9 @@ def train_module(
     lr_schedule : {"constant", "plateau"}, default="constant"
         ``"plateau"`` halves the learning rate whenever the monitored value
         has not improved for ``max(1, n_iter_no_change // 3)`` epochs.
+    spike_factor : float, default=2.0
+        Without validation data, an epoch whose mean training loss exceeds
+        this many times the best so far is undone (see ``train_indices``).
     generator : torch.Generator, optional
         CPU generator of the minibatch order (torch's global RNG if None).
     warn_max_epochs : bool, default=True
@@ -177,7 +182,7 @@ def train_module(
             best_state = copy.deepcopy(module.state_dict())
         else:
             stale += 1
-            if not validate and monitored > _SPIKE * best_loss + tol:
+            if not validate and monitored > spike_factor * best_loss + tol:
                 # Without validation the last weights are kept, and a spike can
                 # throw the network where it does not recover within the
                 # patience (MNkNN_VEC on cover-type data): undo it. With
@@ -219,11 +224,6 @@ def _halve_learning_rate(optimizer):
     for group in optimizer.param_groups:
         group["lr"] *= 0.5
 
-
-# Without validation data, an epoch whose mean training loss is this many times
-# the best so far is undone: in nine MNkNN runs on small dev-suite sets the last
-# epoch's loss was at most 1.31 times the best; the cover-type spike was 11.
-_SPIKE = 2.0
 
 # A mean training loss this many times that of the untrained network (or 1,
 # if larger) has blown up: training lowers the loss, and a network that

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import make_classification
 
+import seqknn
+import seqknn._base
 import seqknn._training
 from seqknn._device import resolve_device
 from seqknn._training import minibatches, resolve_batch_size, train_module
@@ -101,13 +104,16 @@ def test_best_weights_are_restored():
     assert not torch.equal(snapshots[1], snapshots[-1])
 
 
-def test_loss_spike_is_undone_without_validation(optimizers):
+@pytest.mark.parametrize(
+    "spike_factor, calm, spike", [(2.0, 1.9, 2.1), (1.4, 1.3, 1.5)]
+)
+def test_loss_spike_is_undone_without_validation(optimizers, spike_factor, calm, spike):
     # Without validation data the last weights are kept, but an epoch whose
-    # training loss is more than twice the best is undone: the best weights
-    # come back and the learning rate is halved.
+    # training loss is more than spike_factor times the best is undone: the
+    # best weights come back and the learning rate is halved.
     module = torch.nn.Linear(2, 1)
     x = torch.randn(8, 2)
-    losses = iter([5.0, 3.0, 1.0, 1.5, 3.0, 1.2, 1.2, 1.2])
+    losses = iter([5.0, 3.0, 1.0, calm, spike, 1.2, 1.2, 1.2])
     starts, rates = [], []  # per epoch (one batch per epoch)
 
     def objective(idx):
@@ -125,15 +131,47 @@ def test_loss_spike_is_undone_without_validation(optimizers):
         max_epochs=20,
         n_iter_no_change=5,
         tol=0.0,
+        spike_factor=spike_factor,
     )
     assert n_epochs == 8
-    # Epoch 4 (1.5) is not a spike; epoch 5 (3.0) is: epoch 6 starts from
-    # the weights epoch 3 ended with, at half the learning rate.
+    # Epoch 4 is not a spike; epoch 5 is: epoch 6 starts from the weights
+    # epoch 3 ended with, at half the learning rate.
     assert not torch.equal(starts[4], starts[3])
     torch.testing.assert_close(starts[5], starts[3])
     assert rates == pytest.approx([0.1] * 5 + [0.05] * 3)
     # Training went on from there, and the last weights are kept.
     assert not torch.equal(module.weight.detach(), starts[3])
+
+
+@pytest.mark.parametrize(
+    "estimator, factor",
+    [
+        (seqknn.MNkNNClassifier(), 1.4),
+        (seqknn.MNkNNVecClassifier(), 1.4),
+        (seqknn.MNkNNVecSampler(), 1.4),
+        (seqknn.MemN2NClassifier(), 2.0),
+        (seqknn.V2LSClassifier(early_stopping=False), 2.0),
+    ],
+)
+def test_estimators_pass_their_spike_factor(monkeypatch, estimator, factor):
+    # The memory kNN networks (and the sampler built on MNkNN_VEC) undo
+    # smaller jumps of the training loss than the other models.
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["spike_factor"])
+        return train_module(*args, **kwargs)
+
+    monkeypatch.setattr(seqknn._base, "train_module", recording)
+    X, y = make_classification(
+        n_samples=80, n_features=4, weights=[0.8], random_state=0
+    )
+    estimator.set_params(max_epochs=2, random_state=0)
+    if hasattr(estimator, "fit_resample"):
+        estimator.fit_resample(X, y)
+    else:
+        estimator.fit(X, y)
+    assert seen == [factor]
 
 
 def test_non_finite_loss_raises():
