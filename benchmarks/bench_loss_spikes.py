@@ -72,25 +72,27 @@ def main(argv=None):
         delayed(fit_one)(*job, args.max_samples) for job in jobs
     )
     rows = dict(zip(jobs, results, strict=True))
+    # Per (model, threshold): the mean macro-F1 of each data set over the seeds.
+    per_set = {
+        (m, spike): np.array(
+            [
+                np.mean([rows[(m, d, s, spike)]["f1"] for s in range(args.seeds)])
+                for d in args.datasets
+            ]
+        )
+        for m in args.models
+        for spike in args.spikes
+    }
     low, high = args.spikes
     print(f"spike {low} -> {high}, {args.seeds} seeds, validation protocol")
     for m in args.models:
         keys = [(m, d, s) for d in args.datasets for s in range(args.seeds)]
         changed = sum(rows[(*k, low)]["f1"] != rows[(*k, high)]["f1"] for k in keys)
-
-        def per_set(spike, m=m):
-            return np.array(
-                [
-                    np.mean([rows[(m, d, s, spike)]["f1"] for s in range(args.seeds)])
-                    for d in args.datasets
-                ]
-            )
-
-        diff = per_set(high) - per_set(low)
+        diff = per_set[(m, high)] - per_set[(m, low)]
         p = wilcoxon(diff[diff != 0]).pvalue if np.any(diff != 0) else 1.0
         ratios = [rows[(*k, low)]["max_ratio"] for k in keys]
         print(
-            f"{m}: {per_set(low).mean():.2f} -> {per_set(high).mean():.2f}, "
+            f"{m}: {per_set[(m, low)].mean():.2f} -> {per_set[(m, high)].mean():.2f}, "
             f"{changed}/{len(keys)} fits changed, better on {np.sum(diff > 0)} "
             f"sets, worse on {np.sum(diff < 0)}, p = {p:.2f}; largest loss "
             f"ratio at {low}: median {np.median(ratios):.2f}, max {max(ratios):.2f}"

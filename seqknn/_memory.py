@@ -60,7 +60,7 @@ class _BaseMemory(BaseKNNNetwork):
     # fits with the network of a loss jump of 1.76 and 1.49 times the best
     # (85.7 and 86.4 macro-F1, 91.5 to 92.8 on the other seeds); 1.4 undoes
     # them (92.6 and 92.7) and leaves MNkNN and MNkNN_VEC level over the dev
-    # suite. MemN2N keeps 2: "Loss spikes" on the Benchmark page.
+    # suite. MemN2N keeps 2 ("How the defaults were chosen", Benchmark page).
     _spike_factor = 1.4
 
     def _n_hops(self):
