@@ -128,8 +128,9 @@ class OutOfCoreKNN:
         return self.classes_[counts.argmax(axis=1)]
 
 
+# Each network's default size (128) and half of it.
 _HIDDEN = [{"hidden_size": 64}, {"hidden_size": 128}]
-_EMBEDDING = [{"embedding_size": 32}, {"embedding_size": 64}]
+_EMBEDDING = [{"embedding_size": 64}, {"embedding_size": 128}]
 
 MODELS = {
     m.name: m
