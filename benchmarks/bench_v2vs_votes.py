@@ -10,6 +10,11 @@ splits and defaults) and scores several rules on those networks:
   its 3 or 5 nearest training samples (ties to the nearest);
 - ``ranked-5nn``, ``equal-5nn``: every vector labelled so, the steps weighted
   2^-t or equally;
+- ``space-1nn``, ``space-5nn``: no search among the training samples
+  themselves: x takes the label of the 1 or 5 training samples whose own
+  predicted sequences (all K vectors) lie nearest to x's, i.e. kNN in the
+  space of the network's outputs, where training and test vectors are
+  shrunk towards the mean alike;
 
 and, for reference, scaled 1-NN and kNN(5) on the samples themselves.
 
@@ -74,6 +79,11 @@ def scores(dataset, seed, protocol, max_samples):
         if rule == "ranked":
             assert (predicted == clf.predict(X_te)).all()
         result[rule] = f1_score(y_te, predicted, average="macro") * 100
+    train_vectors = clf._forward(clf._validate_X_predict(X_tr))["vectors"]
+    for k in (1, 5):
+        knn = KNeighborsClassifier(k).fit(train_vectors.reshape(len(X_tr), -1), y_tr)
+        predicted = knn.predict(vectors.reshape(n, -1))
+        result[f"space-{k}nn"] = f1_score(y_te, predicted, average="macro") * 100
     for k in (1, 5):
         knn = make_pipeline(StandardScaler(), KNeighborsClassifier(k))
         predicted = knn.fit(X_tr, y_tr).predict(X_te)
@@ -94,7 +104,7 @@ def main(argv=None):
         for d in args.datasets
         for s in range(args.seeds)
     )
-    columns = [*RULES, "1-NN", "5-NN"]
+    columns = [*RULES, "space-1nn", "space-5nn", "1-NN", "5-NN"]
     table = {d: {c: [] for c in columns} for d in args.datasets}
     for dataset, result in rows:
         for rule, score in result.items():
