@@ -30,6 +30,7 @@ repository root::
         --max-samples 0                                   # fit times, full data
     python benchmarks/bench_suite.py --speed --models V2VS --datasets credit \\
         --max-samples 20000               # V2VS's fit and predict times
+    python benchmarks/bench_suite.py --models 1-NN V2VS kNN  # V2VS's ceiling
 
 Prints a Markdown table: per data set the mean macro-F1 (x100) over the seeds;
 then per model the mean macro-F1, the mean rank among the models shown (1 is
@@ -61,6 +62,9 @@ from sklearn.preprocessing import StandardScaler
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 BASELINES = ["kNN", "MLP", "MLP-128x3", "RF", "HGB"]
+# Run only when named in --models: the ceiling of V2VS, whose vote labels x by
+# the training sample nearest to a predicted neighbour.
+REFERENCES = ["1-NN"]
 SEQKNN = ["V2LS", "V2VS", "V2VSLS", "MNkNN", "MNkNN_VEC", "MemN2N"]
 CLASS_NAMES = {
     "V2LS": "V2LSClassifier",
@@ -126,8 +130,8 @@ def split(X, y, seed, protocol):
 
 def make_model(name, seed, params):
     scaled = lambda est: make_pipeline(StandardScaler(), est)  # noqa: E731
-    if name == "kNN":
-        return scaled(KNeighborsClassifier(5))
+    if name in ("kNN", "1-NN"):
+        return scaled(KNeighborsClassifier(5 if name == "kNN" else 1))
     if name == "MLP":
         return scaled(MLPClassifier(random_state=seed, **params))
     if name == "MLP-128x3":
@@ -328,7 +332,7 @@ def main(argv=None):
     cache = read_cache(args.out)
     todo = []
     for model in args.models:
-        tag = "" if model in BASELINES else args.tag
+        tag = "" if model in BASELINES + REFERENCES else args.tag
         label = model + (f"[{tag}]" if tag else "")
         for d in datasets:
             for seed in range(args.seeds):
@@ -364,7 +368,7 @@ def main(argv=None):
                 )
         cache = read_cache(args.out)
     labels = args.compare or [
-        m + (f"[{args.tag}]" if args.tag and m not in BASELINES else "")
+        m + (f"[{args.tag}]" if args.tag and m not in BASELINES + REFERENCES else "")
         for m in args.models
     ]
     print(report(reported_rows(cache, args.protocol, args.seeds), labels, datasets))
