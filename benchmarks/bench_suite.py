@@ -128,6 +128,11 @@ def split(X, y, seed, protocol):
     return X_tr, y_tr, X_te, y_te
 
 
+def label(model, tag):
+    """The model's name in the results: seqknn models carry the run's tag."""
+    return model + (f"[{tag}]" if tag and model in SEQKNN else "")
+
+
 def make_model(name, seed, params):
     scaled = lambda est: make_pipeline(StandardScaler(), est)  # noqa: E731
     if name in ("kNN", "1-NN"):
@@ -163,7 +168,7 @@ def run_one(protocol, model, tag, params, dataset, seed, max_samples):
         f1 = f1_score(y_te, est.predict(X_te), average="macro")
     return {
         "protocol": protocol,
-        "model": model + (f"[{tag}]" if tag else ""),
+        "model": label(model, tag),
         "dataset": dataset,
         "seed": seed,
         "macro_f1": round(100 * f1, 4),
@@ -332,11 +337,10 @@ def main(argv=None):
     cache = read_cache(args.out)
     todo = []
     for model in args.models:
-        tag = "" if model in BASELINES + REFERENCES else args.tag
-        label = model + (f"[{tag}]" if tag else "")
+        tag = args.tag if model in SEQKNN else ""
         for d in datasets:
             for seed in range(args.seeds):
-                if (args.protocol, label, d, seed) not in cache:
+                if (args.protocol, label(model, tag), d, seed) not in cache:
                     todo.append((model, tag, params.get(model, {}), d, seed))
     if todo and not args.report_only:
         # Imported by name, so that the workers import this module (and keep its
@@ -367,10 +371,7 @@ def main(argv=None):
                     flush=True,
                 )
         cache = read_cache(args.out)
-    labels = args.compare or [
-        m + (f"[{args.tag}]" if args.tag and m not in BASELINES + REFERENCES else "")
-        for m in args.models
-    ]
+    labels = args.compare or [label(m, args.tag) for m in args.models]
     print(report(reported_rows(cache, args.protocol, args.seeds), labels, datasets))
 
 
