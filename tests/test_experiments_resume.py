@@ -137,7 +137,6 @@ def test_more_seeds_computes_only_the_new_ones(clean, copy, fits):
         ("600", ["700"], "--max-samples: 600 there, 700 here"),
         # The same defaults, but every grid point.
         ("--quick", ["--max-epochs", "5"], "--quick: on there, off here"),
-        ("RF", [], "this run does not make (credit, seed 0, RF)"),
     ],
 )
 def test_other_settings_are_refused(copy, fits, capsys, old, new, message):
@@ -150,6 +149,45 @@ def test_other_settings_are_refused(copy, fits, capsys, old, new, message):
     assert line.startswith("python -m seqknn.experiments classification: error: ")
     assert message in line and "pass --overwrite" in line
     assert fits.n == 0 and _files(copy) == before
+
+
+def _key(row):
+    return row["model"], row["seed"]
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("RF", []),  # one model of the two
+        ("--seeds", ["--seed", "1", "--seeds"]),  # seed 1 only: "--seeds 2" -> 1
+    ],
+)
+def test_rows_this_run_does_not_name_are_kept(clean, copy, fits, capsys, old, new):
+    argv = [b for a in ARGS for b in (new if a == old else [a])]
+    if old == "--seeds":
+        argv[argv.index("--seeds") + 1] = "1"
+    main([*argv, "--out", str(copy)])
+    assert fits.n == 0
+    assert "Keeping the 2 rows" in capsys.readouterr().err
+    rows = _rows(copy)
+    assert sorted(map(_key, rows)) == sorted(map(_key, clean[1]))
+    assert sorted(_scores(rows), key=_key) == sorted(_scores(clean[1]), key=_key)
+    summary = (copy / "summary.md").read_text()
+    assert "| RF |" in summary and "--seeds 2" in summary
+
+
+def test_rows_of_an_interrupted_run_of_another_model_are_kept(
+    clean, fits, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    _interrupted(out, fits, 3, capsys)  # seed 0's kNN and RF are done
+    main([*[a for a in ARGS if a != "RF"], "--out", str(out)])
+    assert fits.n == 1  # kNN on seed 1
+    rows = _rows(out)
+    assert [_key(r) for r in rows] == [("kNN", "0"), ("kNN", "1"), ("RF", "0")]
+    expected = {_key(r): r for r in _scores(clean[1])}
+    assert _scores(rows) == [expected[_key(r)] for r in rows]
+    assert _partials(out) == []
 
 
 def test_rows_of_an_interrupted_run_with_other_settings_are_refused(

@@ -438,9 +438,11 @@ def _previous(args, error):
 
     Returns ``{row key: row}`` and the files: ``results.csv`` and the
     ``results.partial-*.csv`` of interrupted runs. Every row must have this
-    run's settings and be one this run makes, or the run is refused: rows of
-    other settings are never mixed in, and no row is silently dropped. With
-    ``--overwrite`` no row is taken; the files are replaced when the run succeeds.
+    run's settings, or the run is refused: rows of other settings are never
+    mixed in. Rows of models or seeds this run does not name are kept as they
+    are (see :func:`_run`), so that a run of one model or seed adds to a
+    folder without dropping the others. With ``--overwrite`` no row is taken;
+    the files are replaced when the run succeeds.
     """
     results = args.out / "results.csv"
     partials = []
@@ -450,7 +452,6 @@ def _previous(args, error):
     if args.overwrite:
         return {}, partials
     ours = _settings(args)
-    planned = {_protocol.row_key(r) for r in _protocol.planned(args.experiment, args)}
     how = "pass --overwrite to replace them, or choose another --out"
     done = {}
     for path in files:
@@ -467,18 +468,7 @@ def _previous(args, error):
                     f"argument --out: {path} holds results of other settings "
                     f"({_differences(theirs, ours)}): {how}"
                 )
-            key = _protocol.row_key(row)
-            if key not in planned:
-                what = ", ".join(
-                    f"seed {v}" if k == "seed" else v
-                    for k, v in zip(_protocol.KEYS, key, strict=True)
-                    if v
-                )
-                error(
-                    f"argument --out: {path} has results this run does not make "
-                    f"({what}): give the options that make them too, or {how}"
-                )
-            done.setdefault(key, row)
+            done.setdefault(_protocol.row_key(row), row)
     return done, partials
 
 
@@ -819,8 +809,10 @@ def _run(args, data, outputs, log):
     """Run the experiment; stage results, summary and figures.
 
     Rows in ``args.done`` are taken as they are; the others are computed and
-    written to ``log`` as they finish. Returns the figures to remove, those of
-    an earlier run that this one does not draw.
+    written to ``log`` as they finish. Rows in ``args.done`` that this run
+    does not plan (other models or seeds) follow its own in results.csv and
+    the summary. Returns the figures to remove, those of an earlier run that
+    this one does not draw.
     """
     experiment = EXPERIMENTS[args.experiment]
     config = json.dumps(_settings(args), sort_keys=True, separators=(",", ":"))
@@ -831,10 +823,18 @@ def _run(args, data, outputs, log):
             + ", ".join(f"{m} ({MODELS[m].requires})" for m in args.left_out),
             file=sys.stderr,
         )
-    if args.done:
-        n_rows = sum(1 for _ in _protocol.planned(args.experiment, args))
+    planned = {_protocol.row_key(r) for r in _protocol.planned(args.experiment, args)}
+    kept = [row for key, row in args.done.items() if key not in planned]
+    n_done = len(args.done) - len(kept)
+    if n_done:
         print(
-            f"Continuing in {args.out}/: {len(args.done)} of {n_rows} rows are done.",
+            f"Continuing in {args.out}/: {n_done} of {len(planned)} rows are done.",
+            file=sys.stderr,
+        )
+    if kept:
+        print(
+            f"Keeping the {len(kept)} rows in {args.out}/ of models or seeds "
+            "this run does not name.",
             file=sys.stderr,
         )
     kwargs = {"done": args.done}
@@ -855,6 +855,7 @@ def _run(args, data, outputs, log):
                 row |= {"n_total": n_total, "config": config, "versions": setup}
                 log.write(row)
             rows.append(row)
+    rows += kept
     for note in args.notes:
         print(note, file=sys.stderr)
     if not rows:
