@@ -8,7 +8,9 @@ are searched among all n (the work behind the training targets):
 - scikit-learn's brute-force ``NearestNeighbors`` (the reference),
 - seqknn's ``ExactNeighbors`` (``neighbors="exact"``) with each backend (torch,
   the default; faiss's flat index), with the ratio of
-  its time to the floor 2 n^2 d / (float32 matrix-product rate measured here),
+  its time to the floor 2 n^2 d / (float32 matrix-product rate measured here);
+  it searches the distinct rows (the default), and, as ``exact-all-rows``,
+  every row as it is (``deduplicate=False``),
 - ``OutOfCoreNeighbors`` (Algorithm 1, R=50, B=64) and ``FaissNeighbors`` (the
   ``faiss`` extra, IVF index) on the distinct rows (the default) and on all
   rows (``deduplicate=False``), with their recall@K against the exact
@@ -106,7 +108,8 @@ def compare(X, k, rate, searches, sklearn_max):
     """Print one table row per search of every sample's k nearest samples in X."""
     n, d = X.shape
     floor = 2 * n * n * d / (rate * 1e9)
-    t_exact, exact_d, exact_i = timed(ExactNeighbors(backend="torch"), X, k)
+    exact_search = ExactNeighbors(backend="torch")
+    t_exact, exact_d, exact_i = timed(exact_search, X, k)
     t_sklearn = None
 
     def report(name, seconds, found, exact=False):
@@ -123,7 +126,17 @@ def compare(X, k, rate, searches, sklearn_max):
         t_sklearn, _, found = timed(NearestNeighbors(algorithm="brute"), X, k)
         assert recall(X, found, exact_d) == 1.0
         report("scikit-learn brute", t_sklearn, found, exact=True)
-    report('ExactNeighbors(backend="torch")', t_exact, exact_i, exact=True)
+    report(
+        f'ExactNeighbors(backend="torch"; {exact_search.n_distinct_fit_:,} '
+        "distinct rows)",
+        t_exact,
+        exact_i,
+        exact=True,
+    )
+    if "exact-all-rows" in searches:
+        search = ExactNeighbors(backend="torch", deduplicate=False)
+        seconds, _, found = timed(search, X, k)
+        report('ExactNeighbors(backend="torch"; all rows)', seconds, found, exact=True)
     if "exact-faiss" in searches:
         seconds, _, found = timed(ExactNeighbors(backend="faiss"), X, k)
         report('ExactNeighbors(backend="faiss")', seconds, found, exact=True)
@@ -148,7 +161,14 @@ def compare(X, k, rate, searches, sklearn_max):
         )
 
 
-SEARCHES = ("sklearn", "exact-faiss", "out-of-core", "faiss", "faiss-all-rows")
+SEARCHES = (
+    "sklearn",
+    "exact-all-rows",
+    "exact-faiss",
+    "out-of-core",
+    "faiss",
+    "faiss-all-rows",
+)
 
 
 def main(argv=None):

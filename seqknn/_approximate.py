@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 
 from ._compat import Interval, StrOptions
 from ._data import chunk_rows, distinct_in_block, distinct_rows, row_blocks
-from ._neighbors import _BaseNeighbors, rerank
+from ._neighbors import _BaseNeighbors, copies_of, expand_copies, rerank
 from ._optional import import_optional
 
 # Below this many fitted samples "auto" searches exactly: an exact search of
@@ -207,11 +207,7 @@ class FaissNeighbors(_BaseNeighbors):
         if self.deduplicate:
             first_rows, inverse = distinct_rows(X, block_rows)
             n_distinct = len(first_rows)
-            # The copies of distinct row u are members[offsets[u]:offsets[u + 1]],
-            # in increasing order.
-            self._members = np.argsort(inverse, kind="stable")
-            self._offsets = np.zeros(n_distinct + 1, dtype=np.int64)
-            np.cumsum(np.bincount(inverse, minlength=n_distinct), out=self._offsets[1:])
+            self._members, self._offsets = copies_of(inverse, n_distinct)
             del inverse
         else:
             first_rows, n_distinct = None, n_samples
@@ -319,7 +315,9 @@ class FaissNeighbors(_BaseNeighbors):
             if flat:
                 dist, ind = self._rerank(block, ind, n_keep)
             if deduplicated:
-                dist, ind = self._expand(dist, ind, n_neighbors)
+                dist, ind = expand_copies(
+                    dist, ind, self._members, self._offsets, n_neighbors
+                )
                 dist, ind = dist[inverse], ind[inverse]
             rows = slice(start, start + len(ind))
             distances[rows], indices[rows] = dist, ind
@@ -345,35 +343,6 @@ class FaissNeighbors(_BaseNeighbors):
             out_d[rows], out_i[rows] = rerank(
                 queries[rows], found, points.reshape(*found.shape, -1), n_keep
             )
-        return out_d, out_i
-
-    def _expand(self, distances, distinct, n_neighbors):
-        """The ``n_neighbors`` nearest samples, from the nearest distinct rows.
-
-        Each distinct row found stands for its copies, at its distance; the
-        lowest-indexed ``n_neighbors`` copies of each are candidates, and the
-        nearest candidates (the lower index first among equal distances) are
-        kept.
-        """
-        n_queries, n_found = distinct.shape
-        out_d = np.empty((n_queries, n_neighbors), dtype=distances.dtype)
-        out_i = np.empty((n_queries, n_neighbors), dtype=np.int64)
-        copy = np.arange(n_neighbors)
-        # Queries per step: about 2^22 candidates at a time.
-        step = max(1, 2**22 // (n_found * n_neighbors))
-        for start in range(0, n_queries, step):
-            rows = slice(start, start + step)
-            first = self._offsets[distinct[rows]]
-            count = self._offsets[distinct[rows] + 1] - first
-            valid = copy < count[..., None]
-            position = np.where(valid, first[..., None] + copy, 0)
-            candidates = np.where(valid, self._members[position], self.n_samples_fit_)
-            candidate_d = np.where(valid, distances[rows, :, None], np.inf)
-            candidates = candidates.reshape(len(first), -1)
-            candidate_d = candidate_d.reshape(len(first), -1)
-            order = np.lexsort((candidates, candidate_d))[:, :n_neighbors]
-            out_d[rows] = np.take_along_axis(candidate_d, order, axis=1)
-            out_i[rows] = np.take_along_axis(candidates, order, axis=1)
         return out_d, out_i
 
     def __getstate__(self):

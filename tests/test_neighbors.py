@@ -333,8 +333,73 @@ def test_exact_neighbors_blocks_that_improve_no_row(monkeypatch):
     X = np.repeat(np.random.RandomState(3).normal(size=(8, 2)), 16, axis=0)
     monkeypatch.setattr(_neighbors, "_TILE", {"cpu": 64 * 64})
     X = X[np.argsort(np.arange(len(X)) % 64, kind="stable")]
-    indices = ExactNeighbors(query_block_size=64).fit(X).kneighbors(X, 5)[1]
+    search = ExactNeighbors(query_block_size=64, deduplicate=False)
+    indices = search.fit(X).kneighbors(X, 5)[1]
     assert (np.linalg.norm(X[indices] - X[:, None], axis=2) == 0).all()
+
+
+def grid_with_copies(seed=0):
+    """Integer points with 1 to 40 copies each, shuffled: many exact ties.
+
+    Copies tie at one distance, and so do distinct points (the four grid
+    neighbours of a point are all at distance 1).
+    """
+    rng = np.random.RandomState(seed)
+    points = np.array([[i, j, 0.0] for i in range(6) for j in range(6)])
+    copies = np.where(rng.rand(len(points)) < 0.5, 1, rng.randint(2, 41, len(points)))
+    return np.repeat(points, copies, axis=0)[rng.permutation(copies.sum())]
+
+
+def reference(X, queries, k):
+    """Every distance in float64; nearest first, the lower index among ties."""
+    d = np.linalg.norm(queries[:, None] - X[None], axis=2)
+    order = np.lexsort((np.broadcast_to(np.arange(len(X)), d.shape), d))[:, :k]
+    return np.take_along_axis(d, order, axis=1), order
+
+
+@pytest.mark.parametrize("backend", ["torch", "faiss"])
+def test_exact_neighbors_search_copies_once(backend, monkeypatch):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    X = grid_with_copies()
+    queries = np.concatenate([X[:300], [[2.5, 2.5, 0.0], [0.0, 0.0, 1.0]]])
+    # Several blocks of queries and of fitted rows; copies of a query fall in
+    # different calls of the search (100 queries each).
+    monkeypatch.setattr(_neighbors, "_TILE", {"cpu": 64 * 16})
+    monkeypatch.setattr(_data, "_CHUNK_BYTES", 100 * 3 * 4)
+    search = ExactNeighbors(backend=backend, query_block_size=16).fit(X)
+    assert search.n_samples_fit_ == len(X) > 400
+    assert search.n_distinct_fit_ == 36
+    for k in (1, 12, 60):
+        distances, indices = search.kneighbors(queries, k)
+        expected = reference(X, queries, k)
+        np.testing.assert_array_equal(indices, expected[1])
+        np.testing.assert_allclose(distances, expected[0], atol=1e-6)
+    # Each row searched as it is: the same distances.
+    kept = ExactNeighbors(backend=backend, deduplicate=False).fit(X)
+    assert kept.n_distinct_fit_ == len(X)
+    np.testing.assert_allclose(kept.kneighbors(queries, 60)[0], distances, atol=1e-6)
+
+
+def test_training_targets_on_copies_are_the_lowest_other_copies():
+    X = grid_with_copies(1)
+    indices = training_neighbors(X, 5)
+    d = np.linalg.norm(X[:, None] - X[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    expected = np.lexsort((np.broadcast_to(np.arange(len(X)), d.shape), d))[:, :5]
+    np.testing.assert_array_equal(indices, expected)
+
+
+def test_exact_neighbors_search_data_on_disk_as_it_is():
+    X = grid_with_copies(2)
+    search = ExactNeighbors().fit(_Lazy(X))
+    assert search.n_distinct_fit_ == len(X)
+    # Which of more than 2K copies at one distance are found is up to the
+    # search; their distances are exact.
+    distances, indices = search.kneighbors(_Lazy(X[:50]), 7)
+    np.testing.assert_allclose(distances, reference(X, X[:50], 7)[0], atol=1e-6)
+    found = np.linalg.norm(X[indices] - X[:50, None], axis=2)
+    np.testing.assert_allclose(found, distances, atol=1e-6)
 
 
 # ------------------------------------------------ what the searches share
