@@ -576,7 +576,7 @@ class ExactNeighbors(_BaseNeighbors):
         faiss = import_optional("faiss", 'ExactNeighbors(backend="faiss")')
         index = faiss.IndexFlatL2(self.n_features_in_)
         step = chunk_rows(self.n_features_in_, 4)
-        for start in range(0, self.n_distinct_fit_, step):
+        for start in range(0, self._fit_X.shape[0], step):
             rows = np.asarray(self._fit_X[start : start + step], dtype=np.float32)
             # faiss silently returns garbage for NaN.
             index.add(np.ascontiguousarray(_finite(rows, start)))
@@ -595,7 +595,7 @@ class ExactNeighbors(_BaseNeighbors):
         A block is padded to a multiple of ``_GROUP`` rows with zero rows of
         infinite norm, whose distances are infinite.
         """
-        for start in range(0, self.n_distinct_fit_, block_rows):
+        for start in range(0, self._fit_X.shape[0], block_rows):
             rows = np.asarray(self._fit_X[start : start + block_rows], np.float32)
             rows = torch.as_tensor(_finite(rows, start), device=device)
             norms = rows.square().sum(1)
@@ -680,8 +680,8 @@ class ExactNeighbors(_BaseNeighbors):
         n_neighbors = self._check_n_neighbors(n_neighbors)
         # Unset in a search pickled before copies were collapsed.
         members = getattr(self, "_members", None)
-        n_distinct = getattr(self, "n_distinct_fit_", self.n_samples_fit_)
         dedupe_queries = getattr(self, "deduplicate", False)
+        n_distinct = self._fit_X.shape[0]
         # n_neighbors distinct rows hold at least n_neighbors samples.
         n_keep = min(n_neighbors, n_distinct)
         n_candidates = min(2 * n_keep, n_distinct)

@@ -538,3 +538,19 @@ def test_out_of_core_search_on_a_device_gives_the_same_neighbours():
     ]
     np.testing.assert_array_equal(found[0][1], found[1][1])
     np.testing.assert_array_equal(found[0][0], found[1][0])
+
+
+def test_exact_neighbors_pickled_before_copies_were_collapsed():
+    # What a search fitted by an earlier release holds: every row, and no
+    # deduplicate parameter or table of copies (V2VS keeps one for its vote).
+    X = grid_with_copies(3)
+    search = ExactNeighbors(deduplicate=False).fit(X)
+    expected = search.kneighbors(X[:40], 5)
+    state = search.__getstate__()
+    for name in ("deduplicate", "n_distinct_fit_", "_members", "_offsets"):
+        del state[name]
+    old = ExactNeighbors.__new__(ExactNeighbors)
+    old.__setstate__(state)
+    got = old.kneighbors(X[:40], 5)
+    np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(got[0], expected[0])
