@@ -541,6 +541,9 @@ class ExactNeighbors(_BaseNeighbors):
     def fit(self, X, y=None):
         """Remember the data to search (in memory as float32, or on disk).
 
+        In memory and with ``deduplicate=True``, only its distinct rows and
+        where their copies are.
+
         With ``backend="faiss"``, also build the faiss index over it.
 
         Parameters
@@ -556,17 +559,14 @@ class ExactNeighbors(_BaseNeighbors):
         """
         X = self._fit_rows(X)
         self._members = self._offsets = None
-        if is_lazy(X):
-            self._fit_X = X
-        else:
+        if not is_lazy(X):
             X = np.asarray(X, dtype=np.float32)
-            first_rows = None
             if self.deduplicate:
                 first_rows, inverse = distinct_rows(X, chunk_rows(X.shape[1], 4))
-            if first_rows is not None and len(first_rows) < len(X):
-                self._members, self._offsets = copies_of(inverse, len(first_rows))
-                X = X[first_rows]
-            self._fit_X = X
+                if len(first_rows) < len(X):
+                    self._members, self._offsets = copies_of(inverse, len(first_rows))
+                    X = X[first_rows]
+        self._fit_X = X
         self.n_distinct_fit_ = self._fit_X.shape[0]
         self._index = self._faiss_index() if self.backend == "faiss" else None
         return self
